@@ -1,0 +1,89 @@
+"""Assertions for task tests that explain failures in words a candidate understands.
+
+Each check raises `CheckFailed` (an AssertionError) whose message says what
+was called, what came back, what was expected, and the usual cause. The
+pytest plugin prints that message on its own, without a wall of traceback.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+class CheckFailed(AssertionError):
+    """A task test found a wrong result; the message is for the learner."""
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def expect_tensor(value: Any, what: str, *, shape: tuple | torch.Size | None = None,
+                  dtype: torch.dtype | None = None) -> torch.Tensor:
+    """`value` is a tensor of the given shape and dtype (when given)."""
+    if not isinstance(value, torch.Tensor):
+        raise CheckFailed(f"{what} should return a torch.Tensor, but returned {type(value).__name__}: {value!r:.200}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise CheckFailed(f"{what} returned shape {tuple(value.shape)}, expected {tuple(shape)} — "
+                          "check which dimensions you reduce, transpose or keep")
+    if dtype is not None and value.dtype != dtype:
+        raise CheckFailed(f"{what} returned dtype {value.dtype}, expected {dtype} — "
+                          "keep the input's dtype (avoid .double(), python floats or integer tensors in the result)")
+    if value.device.type != "cpu":
+        raise CheckFailed(f"{what} returned a tensor on {value.device}; keep results on the input's device (cpu)")
+    return value
+
+
+def expect_close(actual: Any, expected: torch.Tensor, what: str, *, atol: float = 1e-5,
+                 rtol: float = 1e-4, hint: str = "", check_dtype: bool = True) -> None:
+    """`actual` matches `expected` elementwise within |a − e| ≤ atol + rtol·|e|.
+
+    Shape (and dtype unless `check_dtype=False`) are checked first; NaN/inf in
+    `actual` where `expected` is finite is reported as such.
+    """
+    expected = torch.as_tensor(expected)
+    actual = expect_tensor(actual, what, shape=expected.shape,
+                           dtype=expected.dtype if check_dtype else None)
+    a = actual.detach().to(torch.float64)
+    e = expected.detach().to(torch.float64)
+    bad_nonfinite = ~torch.isfinite(a) & torch.isfinite(e)
+    if bad_nonfinite.any():
+        idx = tuple(int(i) for i in bad_nonfinite.nonzero()[0])
+        raise CheckFailed(f"{what} contains {a[idx].item()} at index {idx} where {_fmt(e[idx].item())} was expected — "
+                          f"an overflow or a log/division of 0? {hint}".rstrip())
+    both_inf = ~torch.isfinite(e)
+    diff = (a - e).abs()
+    diff = torch.where(both_inf & (a == e), torch.zeros_like(diff), diff)
+    allowed = atol + rtol * e.abs().nan_to_num(posinf=0.0, neginf=0.0)
+    bad = (diff > allowed) | diff.isnan()
+    if bad.any():
+        excess = torch.where(bad, (diff - allowed).nan_to_num(nan=float("inf")), torch.full_like(diff, -1.0))
+        flat = int(excess.reshape(-1).argmax())
+        idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), diff.shape)) if diff.dim() else ()
+        raise CheckFailed(
+            f"{what} is wrong at {int(bad.sum())} of {diff.numel()} entries; worst at index {idx}: "
+            f"got {_fmt(a[idx].item())}, expected {_fmt(e[idx].item())} "
+            f"(tolerance {atol:g} + {rtol:g}·|expected|). {hint}".rstrip())
+
+
+def expect_scalar(actual: Any, expected: float | torch.Tensor, what: str, *, atol: float = 1e-5,
+                  rtol: float = 1e-4, hint: str = "", dtype: torch.dtype | None = torch.float32) -> None:
+    """A 0-dim tensor (e.g. a loss) close to `expected`."""
+    exp = torch.as_tensor(expected, dtype=dtype or torch.float32)
+    if isinstance(actual, torch.Tensor) and actual.dim() != 0:
+        raise CheckFailed(f"{what} should be a 0-dim tensor (a single number, e.g. from .mean()), "
+                          f"but has shape {tuple(actual.shape)} — did you forget to reduce over the batch?")
+    expect_close(actual, exp.reshape(()), what, atol=atol, rtol=rtol, hint=hint, check_dtype=dtype is not None)
+
+
+def expect_unchanged(before: torch.Tensor, after: torch.Tensor, what: str) -> None:
+    """An input the function must not modify in place."""
+    if not torch.equal(before, after):
+        raise CheckFailed(f"{what} was modified in place; do not write into your inputs "
+                          "(use out-of-place ops like x - m instead of x.sub_(m))")

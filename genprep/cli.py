@@ -1,0 +1,219 @@
+"""The `genprep` command: a thin shell over the core, the plugin helpers and the site generator."""
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from . import __version__, layout
+from .errors import BankError
+
+
+def _root(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    found = layout.find_root()
+    if found is None:
+        raise SystemExit("genprep: no questions/topics.yaml here or above; run inside a genprep checkout "
+                         "or pass the folder (e.g. genprep validate path/to/genprep)")
+    return found
+
+
+def _bank(args):
+    """The bank for browsing commands: questions with problems are left out, with a warning."""
+    from .loader import check_bank
+    root = _root(getattr(args, "root", None))
+    bank, problems = check_bank(root, check_code=False)
+    if bank is None:
+        raise SystemExit(f"genprep: {BankError(problems, root).report()}")
+    if problems:
+        print(f"genprep: warning: {len(problems)} problem(s) in the bank; run `genprep validate` to see them",
+              file=sys.stderr)
+    return bank
+
+
+def cmd_validate(args) -> int:
+    from .loader import check_bank
+    root = _root(args.dir)
+    bank, problems = check_bank(root)
+    if problems:
+        print(BankError(problems, root).report(), file=sys.stderr)
+        return 1
+    assert bank is not None
+    n = len(bank.questions)
+    kinds = {t: sum(q.type == t for q in bank.questions.values()) for t in ("concept", "formula", "coding")}
+    print(f"ok: {n} questions ({', '.join(f'{v} {k}' for k, v in kinds.items())}) in {len(bank.topics)} topics")
+    return 0
+
+
+def cmd_list(args) -> int:
+    bank = _bank(args)
+    rows = [q for q in bank.questions.values()
+            if (not args.topic or q.topic == args.topic) and (not args.type or q.type == args.type)
+            and (not args.difficulty or q.difficulty == args.difficulty) and (not args.tag or args.tag in q.tags)]
+    if args.topic and args.topic not in {t.id for t in bank.topics}:
+        print(f"genprep: no topic {args.topic!r}; topics: {', '.join(t.id for t in bank.topics)}", file=sys.stderr)
+        return 2
+    order = {t.id: i for i, t in enumerate(bank.topics)}
+    rows.sort(key=lambda q: (order[q.topic], {"easy": 0, "medium": 1, "hard": 2}[q.difficulty], q.id))
+    for q in rows:
+        print(f"{q.id:<40} {q.type:<8} {q.difficulty:<7} {q.title.get(args.lang)}")
+    print(f"({len(rows)} questions)", file=sys.stderr)
+    return 0
+
+
+def cmd_show(args) -> int:
+    bank = _bank(args)
+    q = bank.questions.get(args.id)
+    if q is None:
+        close = [i for i in bank.questions if args.id in i][:8]
+        hint = f" Similar ids: {', '.join(close)}." if close else " See `genprep list`."
+        print(f"genprep: no question {args.id!r}.{hint}", file=sys.stderr)
+        return 2
+    langs = ("zh", "en") if args.lang == "both" else (args.lang,)
+    heads = {"zh": ("答案", "常见错误", "提示", "相关", "参考文献", "练习"),
+             "en": ("Answer", "Pitfalls", "Hints", "Related", "References", "Practice")}
+    print(f"{q.id}  [{q.type} · {q.topic} · {q.difficulty}]  tags: {', '.join(q.tags) or '-'}")
+    for lang in langs:
+        h = heads[lang]
+        print(f"\n# {q.title.get(lang)}\n")
+        if q.formula:
+            print(f"    {q.formula}\n")
+        print(f"## {h[0]}\n\n{q.answer.get(lang)}\n")
+        if q.pitfalls:
+            print(f"## {h[1]}\n")
+            for p in q.pitfalls:
+                print(textwrap.fill(p.text.get(lang), 100, initial_indent="- ", subsequent_indent="  "))
+            print()
+        if q.hints:
+            print(f"## {h[2]}\n")
+            for i, hint in enumerate(q.hints, 1):
+                print(f"{i}. {hint.get(lang)}")
+            print()
+    if q.task:
+        print(f"{heads[langs[0]][5]}: genprep practice {q.task}  →  pytest --solutions my_solutions -k {layout.module_name(q.task)}")
+    if q.related:
+        print(f"{heads[langs[0]][3]}: {', '.join(q.related)}")
+    for r in q.references:
+        print(f"- {r.authors} ({r.year}). {r.title}. {r.locator}")
+    return 0
+
+
+def cmd_practice(args) -> int:
+    from .practice import PracticeError, write_stub
+    bank = _bank(args)
+    try:
+        path = write_stub(bank, args.task, Path(args.dir))
+    except PracticeError as exc:
+        print(f"genprep: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}\nedit it, then run:  pytest --solutions {args.dir} -k {layout.module_name(args.task)}")
+    return 0
+
+
+def cmd_new(args) -> int:
+    from .scaffold import ScaffoldError, scaffold
+    root = _root(args.root)
+    try:
+        path = scaffold(root, args)
+    except ScaffoldError as exc:
+        print(f"genprep: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path.relative_to(root)} — fill in the answer, then run `genprep validate`")
+    return 0
+
+
+def cmd_pages(args) -> int:
+    from .site.generate import write_pages
+    bank = _bank(args)
+    out = Path(args.out)
+    n = write_pages(bank, out)
+    print(f"wrote {n} pages to {out}")
+    return 0
+
+
+def cmd_check_tests(args) -> int:
+    from .verify import verify
+    bank = _bank(args)
+    tasks = args.task or None
+    unknown = [t for t in tasks or [] if t not in bank.tasks]
+    if unknown:
+        print(f"genprep: unknown task(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    verdicts = verify(bank, tasks, timeout=args.timeout)
+    bad = [v for v in verdicts if not v.ok]
+    for v in verdicts:
+        if args.verbose or not v.ok:
+            print(f"{'ok ' if v.ok else 'BAD'} {v.task:<32} {v.candidate:<34} {v.detail[:140]}")
+    n_var = sum(v.candidate != "stub" for v in verdicts)
+    print(f"{len(verdicts) - len(bad)} of {len(verdicts)} rejected as they must be "
+          f"({len({v.task for v in verdicts})} tasks: stubs and {n_var} known-wrong variants)")
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="genprep", description="Bilingual generative-AI interview bank: "
+                                "validate questions, browse them, practise coding tasks.")
+    p.add_argument("--version", action="version", version=f"genprep {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("validate", help="check every question file; list every problem (exit 1 if any)")
+    s.add_argument("dir", nargs="?", help="the checkout to validate (default: the one around the current folder)")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("list", help="list questions, filtered by topic, type, difficulty or tag")
+    s.add_argument("--topic"), s.add_argument("--type", choices=["concept", "formula", "coding"])
+    s.add_argument("--difficulty", choices=["easy", "medium", "hard"]), s.add_argument("--tag")
+    s.add_argument("--lang", choices=["zh", "en"], default="en", help="language of the titles (default en)")
+    s.add_argument("--root", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("show", help="print one question in the terminal")
+    s.add_argument("id"), s.add_argument("--lang", choices=["zh", "en", "both"], default="both")
+    s.add_argument("--root", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_show)
+
+    s = sub.add_parser("practice", help="write the stub of a coding task to my_solutions/ (never overwrites)")
+    s.add_argument("task", help="a coding task id, e.g. scaled-dot-product-attention")
+    s.add_argument("--dir", default="my_solutions", help="folder for your files (default my_solutions)")
+    s.add_argument("--root", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_practice)
+
+    s = sub.add_parser("new", help="scaffold a valid question file from flags (prompts for what is missing)")
+    s.add_argument("--id"), s.add_argument("--topic"), s.add_argument("--type", choices=["concept", "formula", "coding"])
+    s.add_argument("--difficulty", choices=["easy", "medium", "hard"])
+    s.add_argument("--title-zh"), s.add_argument("--title-en")
+    s.add_argument("--root", help="the checkout (default: the one around the current folder)")
+    s.set_defaults(func=cmd_new)
+
+    s = sub.add_parser("pages", help="generate the study site's Markdown pages from the questions")
+    s.add_argument("--out", default="site/bank", help="output folder (default site/bank)")
+    s.add_argument("--root", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_pages)
+
+    s = sub.add_parser("check-tests", help="prove the tests reject every untouched stub and known-wrong variant")
+    s.add_argument("task", nargs="*", help="only these tasks (default: all)")
+    s.add_argument("--timeout", type=float, default=60.0, help="per-test limit in seconds")
+    s.add_argument("-v", "--verbose", action="store_true", help="list every verdict, not only the bad ones")
+    s.add_argument("--root", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_check_tests)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `genprep list | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

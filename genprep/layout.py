@@ -1,0 +1,45 @@
+"""Where things live in a checkout, derived from a task id alone."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def module_name(task_id: str) -> str:
+    """`scaled-dot-product-attention` -> `scaled_dot_product_attention`."""
+    return task_id.replace("-", "_")
+
+
+def learner_file(solutions_dir: Path, task_id: str) -> Path:
+    return solutions_dir / f"{module_name(task_id)}.py"
+
+
+def test_file(root: Path, task_id: str) -> Path:
+    return root / "tests" / "tasks" / f"test_{module_name(task_id)}.py"
+
+
+def wrong_dir(root: Path, task_id: str) -> Path:
+    return root / "tests" / "wrong" / module_name(task_id)
+
+
+def wrong_variants(root: Path, task_id: str) -> list[Path]:
+    folder = wrong_dir(root, task_id)
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_")) if folder.is_dir() else []
+
+
+def wrong_variant_file(root: Path, ref: str) -> Path:
+    """`kl-normal/logvar-not-exp` -> tests/wrong/kl_normal/logvar_not_exp.py."""
+    task_id, _, variant = ref.partition("/")
+    return wrong_dir(root, task_id) / f"{module_name(variant)}.py"
+
+
+def reference_file(root: Path, module: str) -> Path:
+    return root / "solutions" / f"{module}.py"
+
+
+def find_root(start: Path | None = None) -> Path | None:
+    """The checkout (a folder with questions/topics.yaml) at or above `start`."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "questions" / "topics.yaml").is_file():
+            return folder
+    return None

@@ -1,0 +1,409 @@
+"""Load questions/ into a `Bank`, reporting every problem with file, line and field.
+
+Two passes: each file is checked on its own (`_question_from`), then the
+relations between files (ids, topics, related, verified_by, tasks).
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from . import layout, latex
+from .errors import BankError, Problem
+from .model import Bank, GlossaryEntry, Pitfall, Question, Reference, Solution, Text, Topic
+from .schema import (
+    FIELDS_BY_NAME, GLOSSARY_KEYS, PITFALL_KEYS, QUESTION_FIELDS, REFERENCE_KEYS,
+    REFERENCE_LOCATORS, REQUIRED_BY_TYPE, SOLUTION_KEYS, TOPIC_KEYS,
+)
+from .strictyaml import Document, read
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+ARXIV = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
+DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Checker:
+    """Collects problems for one document."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple, message: str) -> None:
+        field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+        self.problems.append(Problem(self.doc.path, self.doc.line(*path), field, message))
+
+    def text(self, value: object, path: tuple) -> Text | None:
+        if not isinstance(value, dict):
+            self.add(path, "must be a mapping with both languages: {zh: ..., en: ...}")
+            return None
+        ok = True
+        for key in value:
+            if key not in ("zh", "en"):
+                self.add(path + (key,), f"unknown language key {key!r}; only 'zh' and 'en' are allowed")
+                ok = False
+        for lang in ("zh", "en"):
+            if lang not in value:
+                self.add(path, f"the {'Chinese' if lang == 'zh' else 'English'} text ('{lang}') is missing; every text needs both zh and en")
+                ok = False
+            elif not isinstance(value[lang], str):
+                self.add(path + (lang,), f"must be text, not {type(value[lang]).__name__}; quote it")
+                ok = False
+            elif not value[lang].strip():
+                self.add(path + (lang,), "is empty; write the text in this language")
+                ok = False
+        return Text(value["zh"].strip(), value["en"].strip()) if ok else None
+
+    def string(self, value: object, path: tuple) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            self.add(path, "must be non-empty text")
+            return None
+        return value.strip()
+
+    def slug(self, value: object, path: tuple) -> str | None:
+        if not isinstance(value, str) or not SLUG.match(value):
+            self.add(path, f"{value!r} is not a slug: use lower-case letters, digits and single hyphens (e.g. kl-normal)")
+            return None
+        return value
+
+    def slugs(self, value: object, path: tuple) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            self.add(path, "must be a list, e.g. [a, b]")
+            return ()
+        out = [self.slug(v, path + (i,)) for i, v in enumerate(value)]
+        if len(set(out)) != len(out):
+            self.add(path, "lists the same entry twice")
+        return tuple(v for v in out if v)
+
+    def texts(self, value: object, path: tuple) -> tuple[Text, ...]:
+        if not isinstance(value, list):
+            self.add(path, "must be a list of {zh, en} entries")
+            return ()
+        return tuple(t for i, v in enumerate(value) if (t := self.text(v, path + (i,))))
+
+    def keys(self, value: dict, allowed: tuple[str, ...], path: tuple, what: str) -> None:
+        for key in value:
+            if key not in allowed:
+                self.add(path + (key,), f"unknown key {key!r} in {what}; allowed: {', '.join(allowed)}")
+
+
+def _question_from(doc: Document, topics: set[str]) -> tuple[Question | None, list[Problem]]:
+    c = _Checker(doc)
+    data = doc.data
+    if not isinstance(data, dict):
+        c.add((), "must be a mapping of fields (id: ..., type: ..., ...)")
+        return None, c.problems
+    for key in data:
+        if key not in FIELDS_BY_NAME:
+            c.add((key,), f"unknown field {key!r}: fix the typo, or add it to genprep/schema.py "
+                          f"(known fields: {', '.join(FIELDS_BY_NAME)})")
+    for spec in QUESTION_FIELDS:
+        if spec.required and spec.name not in data:
+            c.add((), f"the required field {spec.name!r} is missing ({spec.doc})")
+    get = data.get
+    qid = c.slug(get("id"), ("id",)) if "id" in data else None
+    if qid and qid != doc.path.stem:
+        c.add(("id",), f"id {qid!r} does not match the file name {doc.path.name!r}; rename one so they agree")
+    qtype = get("type")
+    if "type" in data and qtype not in FIELDS_BY_NAME["type"].choices:
+        c.add(("type",), f"{qtype!r} is not a question type; use one of: concept, formula, coding")
+        qtype = None
+    topic = get("topic")
+    if "topic" in data:
+        if topic not in topics:
+            c.add(("topic",), f"unknown topic {topic!r}; use one of the ids in questions/topics.yaml")
+        elif doc.path.parent.name != topic:
+            c.add(("topic",), f"topic is {topic!r} but the file is in questions/{doc.path.parent.name}/; move it to questions/{topic}/")
+    difficulty = get("difficulty")
+    if "difficulty" in data and difficulty not in FIELDS_BY_NAME["difficulty"].choices:
+        c.add(("difficulty",), f"{difficulty!r} is not a difficulty; use easy, medium or hard")
+    title = c.text(get("title"), ("title",)) if "title" in data else None
+    answer = c.text(get("answer"), ("answer",)) if "answer" in data else None
+    tags = c.slugs(get("tags"), ("tags",)) if "tags" in data else ()
+    related = c.slugs(get("related"), ("related",)) if "related" in data else ()
+    hints = c.texts(get("hints"), ("hints",)) if "hints" in data else ()
+
+    for spec in QUESTION_FIELDS:
+        if spec.only_for and spec.name in data and qtype and qtype not in spec.only_for:
+            c.add((spec.name,), f"only {' / '.join(spec.only_for)} questions have {spec.name!r}; remove it or change the type")
+    if qtype:
+        for name in REQUIRED_BY_TYPE[qtype]:
+            if name not in data:
+                c.add((), f"a {qtype} question needs the field {name!r} ({FIELDS_BY_NAME[name].doc})")
+
+    formula = None
+    if "formula" in data:
+        formula = c.string(get("formula"), ("formula",))
+        if formula:
+            for msg in latex.problems(formula, display=False):
+                c.add(("formula",), msg)
+    for lang_text, lang in ((answer, "zh"), (answer, "en")):
+        if lang_text:
+            for msg in latex.markdown_problems(lang_text.get(lang)):
+                c.add(("answer", lang), msg)
+    verified_by = c.slug(get("verified_by"), ("verified_by",)) if "verified_by" in data else None
+    task = c.slug(get("task"), ("task",)) if "task" in data else None
+    if task and qid and task != qid:
+        c.add(("task",), f"a coding question's id must equal its task: id is {qid!r}, task is {task!r}")
+
+    solution = None
+    if "solution" in data:
+        value = get("solution")
+        if not isinstance(value, dict):
+            c.add(("solution",), "must be a mapping {module: losses, names: [softmax]}")
+        else:
+            c.keys(value, SOLUTION_KEYS, ("solution",), "solution")
+            module, names = value.get("module"), value.get("names")
+            if not isinstance(module, str) or not IDENT.match(module):
+                c.add(("solution", "module"), "must be the module file name in solutions/ without .py, e.g. losses")
+            elif not isinstance(names, list) or not names or not all(isinstance(n, str) and IDENT.match(n) for n in names):
+                c.add(("solution", "names"), "must be a non-empty list of Python names, e.g. [softmax]")
+            else:
+                solution = Solution(module, tuple(names))
+
+    pitfalls: list[Pitfall] = []
+    if "pitfalls" in data:
+        value = get("pitfalls")
+        if not isinstance(value, list):
+            c.add(("pitfalls",), "must be a list of {zh, en} entries")
+        else:
+            for i, item in enumerate(value):
+                path = ("pitfalls", i)
+                if isinstance(item, dict):
+                    c.keys(item, PITFALL_KEYS, path, "a pitfall")
+                    text = c.text({k: v for k, v in item.items() if k in ("zh", "en")}, path)
+                    variant = item.get("wrong_variant")
+                    if variant is not None and (not isinstance(variant, str) or variant.count("/") != 1):
+                        c.add(path + ("wrong_variant",), "must look like '<task-id>/<variant-name>'")
+                        variant = None
+                    if text:
+                        pitfalls.append(Pitfall(text, variant))
+                else:
+                    c.text(item, path)
+
+    references: list[Reference] = []
+    if "references" in data:
+        value = get("references")
+        if not isinstance(value, list):
+            c.add(("references",), "must be a list of {title, authors, year, arxiv | doi | url}")
+        else:
+            for i, item in enumerate(value):
+                ref = _reference(c, item, ("references", i))
+                if ref:
+                    references.append(ref)
+
+    if c.problems or not (qid and qtype and topic and difficulty and title and answer):
+        return None, c.problems
+    return Question(
+        id=qid, type=qtype, topic=topic, difficulty=difficulty, title=title, answer=answer,
+        path=doc.path, tags=tags, formula=formula, verified_by=verified_by, task=task,
+        solution=solution, pitfalls=tuple(pitfalls), hints=hints, related=related,
+        references=tuple(references), lines=doc.lines,
+    ), []
+
+
+def _reference(c: _Checker, item: object, path: tuple) -> Reference | None:
+    if not isinstance(item, dict):
+        c.add(path, "a reference is a mapping {title, authors, year, arxiv | doi | url}")
+        return None
+    c.keys(item, REFERENCE_KEYS, path, "a reference")
+    title = c.string(item.get("title"), path + ("title",))
+    authors = c.string(item.get("authors"), path + ("authors",))
+    year = item.get("year")
+    if not isinstance(year, int) or isinstance(year, bool) or not 1700 <= year <= 2100:
+        c.add(path + ("year",), "must be the publication year as a number, e.g. 2017")
+        year = None
+    arxiv, doi, url = (item.get(k) for k in REFERENCE_LOCATORS)
+    if arxiv is None and doi is None and url is None:
+        c.add(path, "needs a checkable locator: arxiv, doi or url")
+    if arxiv is not None and not (isinstance(arxiv, str) and ARXIV.match(arxiv)):
+        c.add(path + ("arxiv",), f"{arxiv!r} is not an arXiv id; quote it, e.g. \"1706.03762\"")
+        arxiv = None
+    if doi is not None and not (isinstance(doi, str) and DOI.match(doi)):
+        c.add(path + ("doi",), f"{doi!r} is not a DOI (10.xxxx/...)")
+        doi = None
+    if url is not None and not (isinstance(url, str) and url.startswith("https://")):
+        c.add(path + ("url",), "must be an https:// address")
+        url = None
+    if title and authors and year and (arxiv or doi or url):
+        return Reference(title, authors, year, arxiv, doi, url)
+    return None
+
+
+def _topics(root: Path, problems: list[Problem]) -> list[Topic]:
+    path = root / "questions" / "topics.yaml"
+    doc, found = read(path)
+    problems += found
+    if doc is None:
+        return []
+    c = _Checker(doc)
+    topics: list[Topic] = []
+    if not isinstance(doc.data, list):
+        c.add((), "must be a list of topics {id, title, summary}")
+    else:
+        for i, item in enumerate(doc.data):
+            if not isinstance(item, dict):
+                c.add((i,), "a topic is a mapping {id, title, summary}")
+                continue
+            c.keys(item, TOPIC_KEYS, (i,), "a topic")
+            tid = c.slug(item.get("id"), (i, "id"))
+            title = c.text(item.get("title"), (i, "title"))
+            summary = c.text(item.get("summary"), (i, "summary"))
+            if tid and any(t.id == tid for t in topics):
+                c.add((i, "id"), f"topic {tid!r} is declared twice")
+            elif tid and title and summary:
+                topics.append(Topic(tid, title, summary))
+    problems += c.problems
+    return topics
+
+
+def _glossary(root: Path, problems: list[Problem]) -> list[GlossaryEntry]:
+    path = root / "questions" / "glossary.yaml"
+    if not path.exists():
+        return []
+    doc, found = read(path)
+    problems += found
+    if doc is None:
+        return []
+    c = _Checker(doc)
+    entries: list[GlossaryEntry] = []
+    seen: dict[str, int] = {}
+    if not isinstance(doc.data, list):
+        c.add((), "must be a list of {en, zh, note?} entries")
+    else:
+        for i, item in enumerate(doc.data):
+            if not isinstance(item, dict):
+                c.add((i,), "a glossary entry is a mapping {en, zh, note?}")
+                continue
+            c.keys(item, GLOSSARY_KEYS, (i,), "a glossary entry")
+            en = c.string(item.get("en"), (i, "en"))
+            zh = c.string(item.get("zh"), (i, "zh"))
+            note = item.get("note", "")
+            if en and en.lower() in seen:
+                c.add((i, "en"), f"{en!r} is already in the glossary (entry {seen[en.lower()]}); merge them")
+            elif en and zh:
+                seen[en.lower()] = i
+                entries.append(GlossaryEntry(en, zh, note if isinstance(note, str) else ""))
+    problems += c.problems
+    return entries
+
+
+def _defined_names(path: Path) -> set[str] | None:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _relations(bank: Bank, problems: list[Problem], check_code: bool) -> None:
+    """Checks across files: references between questions, and each task's files."""
+    tasks = bank.tasks
+    for q in bank.questions.values():
+        for rel in q.related:
+            if rel == q.id:
+                problems.append(Problem(q.path, q.line("related"), "related", "a question cannot be related to itself"))
+            elif rel not in bank.questions:
+                problems.append(Problem(q.path, q.line("related"), "related", f"no question has the id {rel!r}; fix the id or add that question"))
+        if q.verified_by and q.verified_by not in tasks:
+            problems.append(Problem(q.path, q.line("verified_by"), "verified_by",
+                                    f"no coding task {q.verified_by!r}; name a task that exists (genprep list --type coding)"))
+        for i, pit in enumerate(q.pitfalls):
+            if pit.wrong_variant:
+                task_id = pit.wrong_variant.split("/")[0]
+                if task_id not in tasks:
+                    problems.append(Problem(q.path, q.line("pitfalls", i, "wrong_variant"), f"pitfalls[{i}].wrong_variant",
+                                            f"no coding task {task_id!r}"))
+                elif check_code and not layout.wrong_variant_file(bank.root, pit.wrong_variant).is_file():
+                    rel = layout.wrong_variant_file(bank.root, pit.wrong_variant).relative_to(bank.root)
+                    problems.append(Problem(q.path, q.line("pitfalls", i, "wrong_variant"), f"pitfalls[{i}].wrong_variant",
+                                            f"{rel} does not exist; add the known-wrong file or fix the name"))
+        if check_code and q.task and q.solution:
+            _task_files(bank.root, q, problems)
+
+
+def _task_files(root: Path, q: Question, problems: list[Problem]) -> None:
+    assert q.solution and q.task
+    ref = layout.reference_file(root, q.solution.module)
+    names = _defined_names(ref) if ref.is_file() else None
+    if names is None:
+        problems.append(Problem(q.path, q.line("solution", "module"), "solution.module",
+                                f"solutions/{q.solution.module}.py is missing or does not parse"))
+    else:
+        for name in q.solution.names:
+            if name not in names:
+                problems.append(Problem(q.path, q.line("solution", "names"), "solution.names",
+                                        f"solutions/{q.solution.module}.py does not define {name!r}"))
+    if not layout.test_file(root, q.task).is_file():
+        problems.append(Problem(q.path, q.line("task"), "task",
+                                f"the task has no tests: add {layout.test_file(root, q.task).relative_to(root)}"))
+    if len(layout.wrong_variants(root, q.task)) < 3:
+        problems.append(Problem(q.path, q.line("task"), "task",
+                                f"a task needs at least 3 known-wrong variants in {layout.wrong_dir(root, q.task).relative_to(root)}/"))
+
+
+def check_bank(root: Path, check_code: bool | None = None) -> tuple[Bank | None, list[Problem]]:
+    """Load the bank under `root`; returns (bank, every problem found).
+
+    The bank holds the questions that loaded cleanly, even when other files
+    have problems (None only when topics.yaml is missing).
+
+    `check_code` also checks each task's reference, tests and known-wrong
+    variants; by default it is on when `root` has a solutions/ folder.
+    """
+    root = root.resolve()
+    problems: list[Problem] = []
+    qdir = root / "questions"
+    if not (qdir / "topics.yaml").is_file():
+        return None, [Problem(qdir / "topics.yaml", 0, "", "not found: is this a genprep checkout? (run from the folder with questions/, or pass it)")]
+    topics = _topics(root, problems)
+    glossary = _glossary(root, problems)
+    topic_ids = {t.id for t in topics}
+    questions: dict[str, Question] = {}
+    for path in sorted(qdir.rglob("*")):
+        if path.is_dir() or path.parent == qdir:
+            if path.parent == qdir and path.is_file() and path.name not in ("topics.yaml", "glossary.yaml", "README.md"):
+                problems.append(Problem(path, 0, "", "questions live in questions/<topic>/<id>.yaml; move this file into its topic folder"))
+            continue
+        if path.suffix == ".yml":
+            problems.append(Problem(path, 0, "", "use the extension .yaml"))
+            continue
+        if path.suffix != ".yaml":
+            continue
+        doc, found = read(path)
+        problems += found
+        if doc is None:
+            continue
+        q, found = _question_from(doc, topic_ids)
+        problems += found
+        if q is None:
+            continue
+        if q.id in questions:
+            other = questions[q.id].path.relative_to(root)
+            problems.append(Problem(path, doc.line("id"), "id", f"the id {q.id!r} is already used by {other}; ids are unique"))
+            continue
+        questions[q.id] = q
+    bank = Bank(root=root, topics=topics, questions=questions, glossary=glossary)
+    if check_code is None:
+        check_code = (root / "solutions").is_dir()
+    _relations(bank, problems, check_code)
+    return bank, problems
+
+
+def load_bank(root: Path | None = None, check_code: bool | None = None) -> Bank:
+    """The bank, or `BankError` listing every problem."""
+    found_root = root or layout.find_root()
+    if found_root is None:
+        raise BankError([Problem(Path("questions/topics.yaml"), 0, "", "not found: run inside a genprep checkout or pass its folder")])
+    bank, problems = check_bank(found_root, check_code)
+    if bank is None or problems:
+        raise BankError(problems, found_root)
+    return bank

@@ -1,0 +1,332 @@
+"""pytest plugin: one test suite, two uses.
+
+`pytest` checks the reference solutions in solutions/; `pytest --solutions DIR`
+runs the very same task tests against a learner's files in DIR. Tests ask for
+the implementation under test through the `impl` fixture and never import
+solutions/ themselves.
+
+Options (precedence: command line > environment > ini):
+  --solutions DIR      GENPREP_SOLUTIONS      ini: solutions
+  --task-timeout SEC   GENPREP_TASK_TIMEOUT   ini: task_timeout   (0 disables)
+  --genprep-report F   GENPREP_REPORT         ini: genprep_report (JSON outcome per task)
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import layout
+from .errors import BankError
+from .loader import check_bank
+
+DEFAULT_TIMEOUT = 60.0
+TASKS_DIR = ("tests", "tasks")
+
+
+class TaskTimeout(BaseException):
+    """Raised inside a test that ran past the time limit.
+
+    A BaseException so that a learner's `except Exception:` cannot swallow it.
+    """
+
+
+@dataclass
+class TaskResult:
+    task: str
+    passed: int = 0
+    failed: int = 0
+    not_attempted: int = 0
+    timed_out: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.not_attempted:
+            return "not attempted"
+        if self.timed_out:
+            return "timed out"
+        if self.failed:
+            return "failing"
+        if self.passed:
+            return "solved"
+        return "not started"
+
+
+class _State:
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.solutions_dir = _option(config, "solutions", "GENPREP_SOLUTIONS", None)
+        self.learner = self.solutions_dir is not None
+        if self.learner:
+            self.solutions_dir = Path(self.solutions_dir).expanduser().resolve()
+        self.timeout = float(_option(config, "task_timeout", "GENPREP_TASK_TIMEOUT", DEFAULT_TIMEOUT))
+        self.report_path = _option(config, "genprep_report", "GENPREP_REPORT", None)
+        self.root = Path(str(config.rootpath)).resolve()
+        self.bank = None
+        self.bank_problems: list = []
+        self.results: dict[str, TaskResult] = {}
+        self.modules: dict[str, object] = {}
+        self.missing: set[str] = set()
+
+
+def _option(config: pytest.Config, name: str, env: str, default):
+    value = config.getoption(name, default=None)
+    if value is None:
+        value = os.environ.get(env) or None
+    if value is None:
+        value = config.getini(name) or None
+    return default if value is None else value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("genprep", "genprep learner mode")
+    group.addoption("--solutions", dest="solutions", metavar="DIR", default=None,
+                    help="run the task tests against your own files in DIR (e.g. my_solutions) instead of solutions/")
+    group.addoption("--task-timeout", dest="task_timeout", metavar="SEC", default=None, type=float,
+                    help=f"stop a test that runs longer than SEC seconds (default {DEFAULT_TIMEOUT:g}; 0 = no limit)")
+    group.addoption("--genprep-report", dest="genprep_report", metavar="FILE", default=None,
+                    help="write each task's outcome as JSON to FILE")
+    parser.addini("solutions", "directory of learner solutions (like --solutions)", default="")
+    parser.addini("task_timeout", "per-test time limit in seconds (like --task-timeout)", default="")
+    parser.addini("genprep_report", "write each task's outcome as JSON here", default="")
+
+
+_STATE = pytest.StashKey[_State]()
+
+
+def _state(config: pytest.Config) -> _State:
+    return config.stash[_STATE]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    state = _State(config)
+    config.stash[_STATE] = state
+    config.addinivalue_line("markers", "task(id): the coding task a test checks (set from the file name)")
+    if state.learner and not state.solutions_dir.is_dir():
+        raise pytest.UsageError(
+            f"--solutions {state.solutions_dir}: no such folder. Start a task with "
+            f"'genprep practice <task-id>' (it creates my_solutions/), or pass the folder your files are in.")
+    # Lenient: a broken question file elsewhere must not stop a learner's tests;
+    # `genprep validate` (and the bank's own tests) report it.
+    state.bank, state.bank_problems = check_bank(state.root, check_code=False)
+    if state.bank is None:
+        raise pytest.UsageError(BankError(state.bank_problems, state.root).report())
+    if str(state.root) not in sys.path:  # reference mode imports solutions.<module>
+        sys.path.insert(0, str(state.root))
+
+
+def task_of(item: pytest.Item) -> str | None:
+    """The task a test belongs to: tests/tasks/test_<task>.py -> <task-id>."""
+    path = Path(str(item.path))
+    if path.parent.name != TASKS_DIR[1] or path.parent.parent.name != TASKS_DIR[0]:
+        return None
+    if not path.stem.startswith("test_"):
+        return None
+    return path.stem[len("test_"):].replace("_", "-")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = _state(config)
+    seed = "torch/random/numpy seeded with 0 before every task test"
+    if state.learner:
+        files = sorted(p.name for p in state.solutions_dir.glob("*.py"))
+        return [f"genprep: testing YOUR files in {state.solutions_dir} ({len(files)} file(s)); {seed}",
+                f"genprep: time limit per test {state.timeout:g} s" if state.timeout else "genprep: no time limit"]
+    lines = [f"genprep: testing the reference solutions in {state.root / 'solutions'}; {seed}"]
+    if state.bank_problems:
+        lines.append(f"genprep: WARNING the question bank has {len(state.bank_problems)} problem(s); "
+                     "run `genprep validate` to see them")
+    return lines
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = _state(config)
+    tasks = state.bank.tasks
+    keep, drop = [], []
+    for item in items:
+        task = task_of(item)
+        if task is None:
+            # genprep's own tests are not the learner's business
+            (drop if state.learner else keep).append(item)
+            continue
+        if task not in tasks:
+            item.add_marker(pytest.mark.skip(reason=f"{item.path.name} names no task in the bank ('{task}')"))
+        item.add_marker(pytest.mark.task(task))
+        state.results.setdefault(task, TaskResult(task))
+        if state.learner and not layout.learner_file(state.solutions_dir, task).is_file():
+            state.missing.add(task)
+            rel = _shown(layout.learner_file(state.solutions_dir, task))
+            item.add_marker(pytest.mark.skip(reason=f"no {rel} yet — start it with: genprep practice {task}"))
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _load_learner_module(path: Path, task: str):
+    name = f"genprep_learner_{layout.module_name(task)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+@pytest.fixture
+def impl(request: pytest.FixtureRequest):
+    """The implementation under test: the reference module, or the learner's file."""
+    state = _state(request.config)
+    task = task_of(request.node)
+    if task is None or task not in state.bank.tasks:
+        pytest.fail("the `impl` fixture only works in tests/tasks/test_<task>.py files", pytrace=False)
+    solution = state.bank.tasks[task].solution
+    assert solution is not None
+    if task not in state.modules:
+        if state.learner:
+            path = layout.learner_file(state.solutions_dir, task)
+            try:
+                state.modules[task] = _load_learner_module(path, task)
+            except NotImplementedError:
+                raise
+            except SyntaxError as exc:
+                pytest.fail(f"{_shown(path)} has a syntax error on line {exc.lineno}: {exc.msg}", pytrace=False)
+            except (Exception, SystemExit) as exc:
+                pytest.fail(f"importing {_shown(path)} failed: {type(exc).__name__}: {exc}", pytrace=True)
+        else:
+            state.modules[task] = importlib.import_module(f"solutions.{solution.module}")
+    module = state.modules[task]
+    missing = [n for n in solution.names if not hasattr(module, n)]
+    if missing:
+        where = _shown(layout.learner_file(state.solutions_dir, task)) if state.learner else f"solutions/{solution.module}.py"
+        pytest.fail(f"{where} does not define {', '.join(missing)}; the task '{task}' needs: "
+                    f"{', '.join(solution.names)}", pytrace=False)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything(request: pytest.FixtureRequest):
+    if task_of(request.node) is None:
+        yield
+        return
+    random.seed(0)
+    try:
+        import numpy
+        numpy.random.seed(0)
+    except ImportError:  # pragma: no cover
+        pass
+    import torch
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    state = _state(item.config)
+    limit = state.timeout
+    use_alarm = limit > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if use_alarm:
+        started = time.monotonic()
+
+        def on_alarm(signum, frame):
+            raise TaskTimeout(f"stopped after {time.monotonic() - started:.0f} s (limit {limit:g} s)")
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    state = _state(item.config)
+    task = task_of(item)
+    if task is None or task not in state.results:
+        return
+    result = state.results[task]
+    excinfo = call.excinfo
+    if report.failed and excinfo is not None:
+        where = (_shown(layout.learner_file(state.solutions_dir, task)) if state.learner
+                 else f"solutions/{state.bank.tasks[task].solution.module}.py") if task in state.bank.tasks else task
+        if excinfo.errisinstance(NotImplementedError):
+            report.longrepr = (f"not attempted: {where} still raises NotImplementedError.\n"
+                               f"Write your solution there, then run this again.")
+            report.user_properties.append(("genprep", "not attempted"))
+            result.not_attempted += 1
+            return
+        if excinfo.errisinstance(TaskTimeout):
+            report.longrepr = (f"timed out: {item.name} {excinfo.value} — your code in {where} did not finish. "
+                               "Look for an infinite loop (a while loop whose condition never changes) or a far "
+                               "slower algorithm than needed. Raise the limit with --task-timeout SEC if it is just slow.")
+            result.timed_out += 1
+            return
+        from .checks import CheckFailed  # torch is imported by then
+        if excinfo.errisinstance(CheckFailed):
+            report.longrepr = f"{item.nodeid}\n  {excinfo.value}"
+        result.failed += 1
+        result.failures.append(f"{item.name}: {str(excinfo.value).splitlines()[0][:300] if str(excinfo.value) else type(excinfo.value).__name__}")
+    elif report.when == "call" and report.passed:
+        result.passed += 1
+    elif report.skipped and report.when == "setup":
+        result.skipped += 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    state = _state(config)
+    if not state.learner or not state.results:
+        return
+    tr = terminalreporter
+    tr.section("genprep: your tasks")
+    for task, r in sorted(state.results.items()):
+        if task in state.missing:
+            continue
+        tr.write_line(f"  {r.status:<14} {task}  ({r.passed} passed, {r.failed + r.not_attempted + r.timed_out} failed)")
+        if r.status == "failing" and r.failures:
+            tr.write_line(f"                 first failure — {r.failures[0]}")
+    if state.missing:
+        tr.write_line(f"  not started: {len(state.missing)} task(s) have no file in {_shown(state.solutions_dir)}; "
+                      "see `genprep list --type coding`, start one with `genprep practice <task-id>`")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is None or not state.report_path:
+        return
+    data = {
+        "mode": "learner" if state.learner else "reference",
+        "solutions": str(state.solutions_dir) if state.learner else "solutions",
+        "tasks": {t: {"status": ("not started" if t in state.missing else r.status), "passed": r.passed,
+                      "failed": r.failed, "not_attempted": r.not_attempted, "timed_out": r.timed_out,
+                      "skipped": r.skipped, "failures": r.failures}
+                  for t, r in sorted(state.results.items())},
+    }
+    Path(state.report_path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

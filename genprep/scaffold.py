@@ -1,0 +1,72 @@
+"""`genprep new`: write a question file that already passes validation."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from .loader import SLUG, check_bank
+from .schema import DIFFICULTIES, QUESTION_TYPES
+
+
+class ScaffoldError(Exception):
+    """The file cannot be written; the message says what to change."""
+
+
+def _ask(label: str, choices: tuple[str, ...] | None = None) -> str:
+    if not sys.stdin.isatty():
+        raise ScaffoldError(f"missing --{label.replace(' ', '-')} (no terminal to ask on)")
+    shown = f" ({'/'.join(choices)})" if choices else ""
+    return input(f"{label}{shown}: ").strip()
+
+
+def scaffold(root: Path, args) -> Path:
+    bank, _ = check_bank(root, check_code=False)
+    if bank is None:
+        raise ScaffoldError("questions/topics.yaml is missing or broken; run `genprep validate`")
+    topics = tuple(t.id for t in bank.topics)
+    qid = args.id or _ask("id")
+    if not SLUG.match(qid or ""):
+        raise ScaffoldError(f"id {qid!r} is not a slug: lower-case letters, digits and single hyphens")
+    if qid in bank.questions:
+        raise ScaffoldError(f"the id {qid!r} is taken by {bank.questions[qid].path.relative_to(root)}")
+    topic = args.topic or _ask("topic", topics)
+    if topic not in topics:
+        raise ScaffoldError(f"unknown topic {topic!r}; choose one of: {', '.join(topics)}")
+    qtype = args.type or _ask("type", QUESTION_TYPES)
+    if qtype not in QUESTION_TYPES:
+        raise ScaffoldError(f"unknown type {qtype!r}; choose one of: {', '.join(QUESTION_TYPES)}")
+    if qtype == "coding":
+        raise ScaffoldError("a coding question comes with a task (reference, tests, stub, wrong variants); "
+                            "see CONTRIBUTING.md, section 'Add a coding task'")
+    difficulty = args.difficulty or _ask("difficulty", DIFFICULTIES)
+    if difficulty not in DIFFICULTIES:
+        raise ScaffoldError(f"unknown difficulty {difficulty!r}; choose one of: {', '.join(DIFFICULTIES)}")
+    title_zh = args.title_zh or _ask("title zh")
+    title_en = args.title_en or _ask("title en")
+    if not title_zh or not title_en:
+        raise ScaffoldError("both titles are needed: --title-zh and --title-en")
+    data: dict = {
+        "id": qid, "type": qtype, "topic": topic, "difficulty": difficulty, "tags": [],
+        "title": {"zh": title_zh, "en": title_en},
+        "answer": {"zh": "**核心思想**：（先写一句话的结论，再写推导、取舍和常见追问。）\n",
+                   "en": "**Core idea**: (one-sentence answer first, then the math, trade-offs and a likely follow-up.)\n"},
+    }
+    if qtype == "formula":
+        data["formula"] = "a^2 + b^2 = c^2"
+        tasks = sorted(bank.tasks)
+        if not tasks:
+            raise ScaffoldError("a formula question needs a coding task to verify it, and the bank has none yet")
+        data["verified_by"] = tasks[0]
+    data["pitfalls"] = [{"zh": "（一个常见的错误说法，以及为什么错。）", "en": "(A wrong answer that circulates, and why it is wrong.)"}]
+    data["hints"] = [{"zh": "（第一条提示。）", "en": "(First hint.)"}]
+    data["references"] = []
+    path = root / "questions" / topic / f"{qid}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# Scaffolded by `genprep new`: replace every (parenthesised) placeholder.\n"
+    if qtype == "formula":
+        text += "# formula / verified_by are placeholders: set the real formula and the task whose tests check it.\n"
+    text += yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    path.write_text(text, encoding="utf-8")
+    return path

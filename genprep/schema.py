@@ -1,0 +1,70 @@
+"""The question schema: the one place that says which fields a question has.
+
+Everything else (the loader's checks, the JSON Schema for editors, the
+contributor guide's table) is derived from `QUESTION_FIELDS`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+QUESTION_TYPES = ("concept", "formula", "coding")
+DIFFICULTIES = ("easy", "medium", "hard")
+LANGUAGES = ("zh", "en")
+REFERENCE_LOCATORS = ("arxiv", "doi", "url")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One top-level key of a question file.
+
+    kind is one of: "slug", "enum", "slugs" (list of slugs), "text" (a
+    {zh, en} mapping), "texts" (list of those), "latex", "pitfalls",
+    "references", "solution".
+    """
+
+    name: str
+    kind: str
+    required: bool = True
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    only_for: tuple[str, ...] = ()  # question types the field is allowed for; () = all
+
+
+QUESTION_FIELDS: tuple[Field, ...] = (
+    Field("id", "slug", doc="stable slug, equal to the file name; never reused"),
+    Field("type", "enum", choices=QUESTION_TYPES, doc="concept | formula | coding"),
+    Field("topic", "slug", doc="one of the ids in questions/topics.yaml"),
+    Field("difficulty", "enum", choices=DIFFICULTIES, doc="easy | medium | hard"),
+    Field("tags", "slugs", required=False, doc="lower-case slugs used by filters"),
+    Field("title", "text", doc="the question as asked, in both languages"),
+    Field("answer", "text", doc="Markdown with $inline$ and $$display$$ LaTeX"),
+    Field("formula", "latex", required=False, only_for=("formula",),
+          doc="the key formula in LaTeX (required for formula questions)"),
+    Field("verified_by", "slug", required=False, only_for=("formula",),
+          doc="the coding task whose tests check this formula (required for formula questions)"),
+    Field("task", "slug", required=False, only_for=("coding",),
+          doc="the coding task practised; equal to the id (required for coding questions)"),
+    Field("solution", "solution", required=False, only_for=("coding",),
+          doc="{module, names}: where the reference lives in solutions/ and the names a learner defines"),
+    Field("pitfalls", "pitfalls", required=False,
+          doc="wrong answers that circulate: {zh, en, wrong_variant?}"),
+    Field("hints", "texts", required=False, doc="hints revealed one at a time"),
+    Field("related", "slugs", required=False, doc="ids of related questions"),
+    Field("references", "references", required=False,
+          doc="{title, authors, year, arxiv | doi | url}"),
+)
+
+FIELDS_BY_NAME = {f.name: f for f in QUESTION_FIELDS}
+
+# Keys inside nested mappings.
+PITFALL_KEYS = ("zh", "en", "wrong_variant")
+REFERENCE_KEYS = ("title", "authors", "year") + REFERENCE_LOCATORS
+SOLUTION_KEYS = ("module", "names")
+TOPIC_KEYS = ("id", "title", "summary")
+GLOSSARY_KEYS = ("en", "zh", "note")
+
+REQUIRED_BY_TYPE = {
+    "formula": ("formula", "verified_by"),
+    "coding": ("task", "solution"),
+    "concept": (),
+}

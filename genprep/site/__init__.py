@@ -1,0 +1,1 @@
+"""Study-site generation: Markdown pages derived from the bank (see generate.py)."""

@@ -1,0 +1,249 @@
+"""Generate the study site's Markdown pages from the bank.
+
+`pages(bank)` returns {path relative to the docs folder: Markdown}. The MkDocs
+hook adds them as generated files; `genprep pages --out DIR` writes them to
+disk for inspection. Generated pages are never edited by hand or committed.
+
+Both languages sit on one page in linked content tabs ("中文" / "English"):
+one click switches every tab on the page and, via local storage, on later pages.
+"""
+from __future__ import annotations
+
+import html
+import textwrap
+from pathlib import Path
+
+from .. import layout
+from ..model import Bank, Question
+from . import code
+
+LANGS = (("zh", "中文"), ("en", "English"))
+TYPE_NAMES = {"concept": ("概念", "concept"), "formula": ("公式", "formula"), "coding": ("编程", "coding")}
+DIFF_NAMES = {"easy": ("简单", "easy"), "medium": ("中等", "medium"), "hard": ("困难", "hard")}
+WORDS = {
+    "zh": {"answer": "答案", "pitfalls": "常见错误", "hint": "提示", "related": "相关问题", "refs": "参考文献",
+           "next": "下一题", "prev": "上一题", "formula": "公式", "practice": "动手练习", "contract": "接口约定",
+           "tests": "检查你的代码的测试", "ref_solution": "参考实现（来自 solutions/）", "rejected": "被测试拒绝的错误写法",
+           "questions": "道题", "topic": "主题", "type": "类型", "difficulty": "难度", "title": "题目"},
+    "en": {"answer": "Answer", "pitfalls": "Common mistakes", "hint": "Hint", "related": "Related questions",
+           "refs": "References", "next": "Next", "prev": "Previous", "formula": "Formula", "practice": "Practise it",
+           "contract": "Contract", "tests": "Tests that check your file", "ref_solution": "Reference solution (from solutions/)",
+           "rejected": "rejected by the tests", "questions": "questions", "topic": "Topic", "type": "Type",
+           "difficulty": "Difficulty", "title": "Question"},
+}
+
+
+def question_url(q: Question) -> str:
+    return f"q/{q.id}.md"
+
+
+def topic_url(topic_id: str) -> str:
+    return f"topics/{topic_id}.md"
+
+
+def _indent(text: str, n: int = 4) -> str:
+    return textwrap.indent(text, " " * n, lambda line: True).replace(" " * n + "\n", "\n")
+
+
+def _tabs(render) -> str:
+    """Linked tabs, one per language; `render(lang)` gives that tab's Markdown."""
+    blocks = []
+    for lang, label in LANGS:
+        body = render(lang).strip("\n")
+        blocks.append(f'=== "{label}"\n\n{_indent(body)}\n')
+    return "\n".join(blocks)
+
+
+def _badges(q: Question) -> str:
+    t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
+    tags = " ".join(f'<span class="gp-tag">{html.escape(tag)}</span>' for tag in q.tags)
+    return (f'<span class="gp-badge gp-type-{q.type}">{t[0]} · {t[1]}</span> '
+            f'<span class="gp-badge gp-{q.difficulty}">{d[0]} · {d[1]}</span> {tags}')
+
+
+def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question | None) -> str:
+    topic = bank.topic(q.topic)
+    out = [f"---\ntitle: \"{q.title.zh} · {q.title.en}\"\n---\n",
+           f"# {q.title.zh}\n",
+           f'<p class="gp-en-title">{html.escape(q.title.en)}</p>\n',
+           f"{_badges(q)} · [{topic.title.zh} · {topic.title.en}](../{topic_url(q.topic)})\n{{: .gp-meta }}\n"]
+    if q.formula:
+        out.append(f'<div class="gp-formula" markdown>\n\n$$\n{q.formula}\n$$\n\n</div>\n')
+
+    def body(lang: str) -> str:
+        w = WORDS[lang]
+        parts = [f"**{w['answer']}**\n\n{q.answer.get(lang)}\n"]
+        if q.pitfalls:
+            items = []
+            for p in q.pitfalls:
+                line = f"- {p.text.get(lang)}"
+                if p.wrong_variant:
+                    line += f" <span class=\"gp-rejected\">({w['rejected']}: `{p.wrong_variant}`)</span>"
+                items.append(line)
+            parts.append(f"**{w['pitfalls']}**\n\n" + "\n".join(items) + "\n")
+        for i, hint in enumerate(q.hints, 1):
+            parts.append(f'??? tip "{w["hint"]} {i}"\n\n{_indent(hint.get(lang))}\n')
+        return "\n".join(parts)
+
+    out.append(_tabs(body))
+    if q.task:
+        out.append(_coding_section(bank, q))
+    if q.related:
+        links = []
+        for rid in q.related:
+            r = bank.questions[rid]
+            links.append(f"- [{r.title.zh} · {r.title.en}]({rid}.md)")
+        out.append(f"## 相关问题 · Related\n\n" + "\n".join(links) + "\n")
+    if q.references:
+        refs = [f"- {html.escape(r.authors)} ({r.year}). *{html.escape(r.title)}*. [{r.locator}]({r.link})"
+                for r in q.references]
+        out.append("## 参考文献 · References\n\n" + "\n".join(refs) + "\n")
+    nav = []
+    if prev:
+        nav.append(f"[← {prev.title.zh}]({prev.id}.md)")
+    if nxt:
+        nav.append(f"[{nxt.title.zh} →]({nxt.id}.md)")
+    if nav:
+        out.append('<div class="gp-prevnext" markdown>\n\n' + " · ".join(nav) + "\n\n</div>\n")
+    return "\n".join(out)
+
+
+def _coding_section(bank: Bank, q: Question) -> str:
+    assert q.task and q.solution
+    module = layout.module_name(q.task)
+    sig = "\n".join(code.signatures(bank, q))
+    tests = code.test_names(bank, q.task)
+    test_list = "\n".join(f"- `{t}`" for t in tests)
+    return f"""## 动手练习 · Practise it
+
+```bash
+genprep practice {q.task}          # writes my_solutions/{module}.py
+pytest --solutions my_solutions -k {module}
+```
+
+**接口约定 · Contract** (`solutions/{q.solution.module}.py`)
+
+```python
+{sig}
+```
+
+??? note "检查你的代码的测试 · Tests that check your file ({len(tests)})"
+
+{_indent(test_list or "- (none yet)")}
+
+??? example "参考实现 · Reference solution (solutions/{q.solution.module}.py)"
+
+    ```python
+{_indent(code.reference_code(bank, q))}
+    ```
+"""
+
+
+def _topic_page(bank: Bank, topic_id: str) -> str:
+    topic = bank.topic(topic_id)
+    qs = bank.in_topic(topic_id)
+    rows = []
+    for q in qs:
+        t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
+        tags = " ".join(f"`{tag}`" for tag in q.tags)
+        rows.append(f"| [{q.title.zh}](../{question_url(q)})<br>{q.title.en} | {t[0]} · {t[1]} | {d[0]} · {d[1]} | {tags} |")
+    table = ('<div class="gp-questions" markdown>\n\n'
+             "| 题目 · Question | 类型 · Type | 难度 · Difficulty | 标签 · Tags |\n|---|---|---|---|\n"
+             + "\n".join(rows) + "\n\n</div>")
+    counts = {d: sum(q.difficulty == d for q in qs) for d in DIFF_NAMES}
+    return f"""---
+title: "{topic.title.zh} · {topic.title.en}"
+---
+# {topic.title.zh}
+
+<p class="gp-en-title">{html.escape(topic.title.en)}</p>
+
+{_tabs(lambda lang: topic.summary.get(lang))}
+
+{len(qs)} 道题 · {len(qs)} questions — {counts['easy']} easy · {counts['medium']} medium · {counts['hard']} hard
+
+<div class="gp-filters"></div>
+
+{table}
+"""
+
+
+def _index_page(bank: Bank) -> str:
+    rows = []
+    for t in bank.topics:
+        qs = bank.in_topic(t.id)
+        by_type = {k: sum(q.type == k for q in qs) for k in TYPE_NAMES}
+        rows.append(f"| [{t.title.zh}<br>{t.title.en}]({t.id}.md) | {len(qs)} | {by_type['concept']} | "
+                    f"{by_type['formula']} | {by_type['coding']} |")
+    return ("---\ntitle: 全部主题 · All topics\n---\n# 全部主题 · All topics\n\n"
+            "| 主题 · Topic | 题数 · Questions | 概念 · Concept | 公式 · Formula | 编程 · Coding |\n"
+            "|---|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+
+
+def _mistakes_page(bank: Bank) -> str:
+    parts = ["---\ntitle: 常见错误 · Common mistakes\n---\n# 常见错误 · Common mistakes\n"]
+
+    def intro(lang):
+        if lang == "zh":
+            return ("网上流传的面试资料里有不少错误，候选人常常在面试中原样复述。下面按主题汇总了本题库收录的所有错误说法；"
+                    "标注了测试的那些是计算错误：对应的错误实现保存在 `tests/wrong/` 中，CI 每次都证明测试会拒绝它们。")
+        return ("Study material that circulates online contains many errors, and candidates repeat them in interviews. "
+                "Here is every wrong answer the bank records, by topic. The ones marked with a test are computational: "
+                "the wrong implementation is kept in `tests/wrong/` and CI proves on every change that the tests reject it.")
+
+    parts.append(_tabs(intro))
+    for t in bank.topics:
+        qs = [q for q in bank.in_topic(t.id) if q.pitfalls]
+        if not qs:
+            continue
+        parts.append(f"## {t.title.zh} · {t.title.en}\n")
+        for q in qs:
+            def items(lang, q=q):
+                lines = []
+                for p in q.pitfalls:
+                    line = f"- {p.text.get(lang)}"
+                    if p.wrong_variant:
+                        task, _, variant = p.wrong_variant.partition("/")
+                        file = f"tests/wrong/{layout.module_name(task)}/{layout.module_name(variant)}.py"
+                        line += f" — *{WORDS[lang]['rejected']}*: `{file}`"
+                    lines.append(line)
+                return "\n".join(lines)
+            parts.append(f"### [{q.title.zh} · {q.title.en}](q/{q.id}.md)\n\n{_tabs(items)}\n")
+    return "\n".join(parts)
+
+
+def pages(bank: Bank) -> dict[str, str]:
+    out: dict[str, str] = {"topics/index.md": _index_page(bank), "mistakes.md": _mistakes_page(bank)}
+    for t in bank.topics:
+        out[topic_url(t.id)] = _topic_page(bank, t.id)
+        qs = bank.in_topic(t.id)
+        for i, q in enumerate(qs):
+            prev = qs[i - 1] if i > 0 else None
+            nxt = qs[i + 1] if i + 1 < len(qs) else None
+            out[question_url(q)] = _question_page(bank, q, prev, nxt)
+    return out
+
+
+def counts_table(bank: Bank) -> str:
+    """Markdown table of question counts by topic and type, for the home page."""
+    rows = ["| 主题 · Topic | 概念 · Concept | 公式 · Formula | 编程 · Coding | 合计 · Total |", "|---|---:|---:|---:|---:|"]
+    totals = {k: 0 for k in TYPE_NAMES}
+    for t in bank.topics:
+        qs = bank.in_topic(t.id)
+        by = {k: sum(q.type == k for q in qs) for k in TYPE_NAMES}
+        for k in by:
+            totals[k] += by[k]
+        rows.append(f"| [{t.title.zh} · {t.title.en}](topics/{t.id}.md) | {by['concept']} | {by['formula']} | "
+                    f"{by['coding']} | {len(qs)} |")
+    rows.append(f"| **合计 · Total** | {totals['concept']} | {totals['formula']} | {totals['coding']} | "
+                f"**{sum(totals.values())}** |")
+    return "\n".join(rows)
+
+
+def write_pages(bank: Bank, out: Path) -> int:
+    generated = pages(bank)
+    for rel, text in generated.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return len(generated)

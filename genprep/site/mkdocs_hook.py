@@ -1,0 +1,71 @@
+"""Thin MkDocs hook: adds the generated pages, the topic navigation, the home
+page's counts and the offline MathJax assets. All logic lives in generate.py."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mkdocs.structure.files import File, Files
+
+from genprep.errors import BankError
+from genprep.loader import load_bank
+from genprep.site.generate import counts_table, pages
+
+log = logging.getLogger("mkdocs.plugins.genprep")
+COUNTS_MARKER = "<!-- genprep:counts -->"
+_bank = None
+
+
+def _root(config) -> Path:
+    return Path(config["config_file_path"]).resolve().parent
+
+
+def _mathjax_dir() -> Path:
+    try:
+        import mathjax  # from the PyPI package django-static-mathjax (no Django needed)
+    except ImportError as exc:
+        raise SystemExit("genprep: the site needs MathJax from PyPI for offline formulas: "
+                         "pip install 'genprep[site]' (or: pip install django-static-mathjax)") from exc
+    return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+
+
+# Only what tex-chtml needs at run time: the component, its fonts, and TeX
+# extensions that load on demand (e.g. \boldsymbol); the menu and speech parts are off.
+MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+
+
+def on_config(config):
+    global _bank
+    try:
+        _bank = load_bank(_root(config))
+    except BankError as exc:
+        raise SystemExit(f"genprep: the question bank has problems; the site is not built:\n{exc.report()}")
+    topics = [{"全部主题 · All topics": "topics/index.md"}] + [
+        {f"{t.title.zh} · {t.title.en}": f"topics/{t.id}.md"} for t in _bank.topics]
+    nav = []
+    for item in config["nav"] or []:
+        if isinstance(item, dict) and "Topics" in item:
+            nav.append({"主题 · Topics": topics})
+        else:
+            nav.append(item)
+    config["nav"] = nav
+    return config
+
+
+def on_files(files: Files, config) -> Files:
+    for rel, text in pages(_bank).items():
+        files.append(File.generated(config, rel, content=text))
+    base = _mathjax_dir()
+    for part in MATHJAX_PARTS:
+        src = base / part
+        found = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file()) if src.is_dir() else []
+        for path in found:
+            rel = path.relative_to(base).as_posix()
+            files.append(File.generated(config, f"assets/mathjax/{rel}", abs_src_path=str(path)))
+    return files
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    if COUNTS_MARKER in markdown:
+        markdown = markdown.replace(COUNTS_MARKER, counts_table(_bank))
+    return markdown

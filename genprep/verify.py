@@ -1,0 +1,80 @@
+"""Prove the task tests can fail: every untouched stub and every known-wrong
+variant must be rejected by the tests that pass on the references.
+
+Runs pytest in learner mode in subprocesses: one run over a folder of all
+stubs, then one run per "round" of variants (round k holds the k-th variant
+of every task), two runs at a time.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import layout
+from .model import Bank
+from .practice import stub_source
+
+
+@dataclass
+class Verdict:
+    task: str
+    candidate: str  # "stub" or the variant's file name
+    ok: bool
+    detail: str
+
+
+def _run(root: Path, folder: Path, tasks: list[str], timeout: float) -> dict:
+    report = folder / "report.json"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "--solutions", str(folder),
+           "--genprep-report", str(report), "--task-timeout", str(timeout), "-o", "addopts=",
+           *[str(layout.test_file(root, t).relative_to(root)) for t in tasks]]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if not report.exists():
+        raise RuntimeError(f"pytest did not run (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(report.read_text(encoding="utf-8"))["tasks"]
+
+
+def verify(bank: Bank, tasks: list[str] | None = None, timeout: float = 60.0, workers: int = 2) -> list[Verdict]:
+    root = bank.root
+    tasks = sorted(tasks or bank.tasks)
+    verdicts: list[Verdict] = []
+    work = Path(tempfile.mkdtemp(prefix="genprep-verify-"))
+    try:
+        rounds: list[tuple[Path, dict[str, str]]] = []  # (folder, task -> candidate name)
+        stub_dir = work / "stubs"
+        stub_dir.mkdir()
+        for t in tasks:
+            layout.learner_file(stub_dir, t).write_text(stub_source(bank, bank.tasks[t]), encoding="utf-8")
+        rounds.append((stub_dir, {t: "stub" for t in tasks}))
+        variants = {t: layout.wrong_variants(root, t) for t in tasks}
+        for k in range(max((len(v) for v in variants.values()), default=0)):
+            folder = work / f"round{k}"
+            folder.mkdir()
+            names = {}
+            for t, files in variants.items():
+                if k < len(files):
+                    shutil.copy(files[k], layout.learner_file(folder, t))
+                    names[t] = files[k].stem
+            rounds.append((folder, names))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda r: (r, _run(root, r[0], sorted(r[1]), timeout)), rounds))
+        for (folder, names), outcome in results:
+            for t, candidate in sorted(names.items()):
+                r = outcome.get(t, {})
+                if candidate == "stub":
+                    ok = r.get("not_attempted", 0) > 0 and r.get("status") != "solved"
+                    detail = "reported as not attempted" if ok else f"stub was not reported as not attempted: {r}"
+                else:
+                    ok = r.get("failed", 0) + r.get("timed_out", 0) > 0 and r.get("not_attempted", 0) == 0
+                    first = (r.get("failures") or ["(no failure recorded)"])[0]
+                    detail = f"rejected — {first}" if ok else f"NOT rejected: {r.get('passed', 0)} tests passed, none failed"
+                verdicts.append(Verdict(t, candidate, ok, detail))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return verdicts

@@ -1,0 +1,68 @@
+"""stable-softmax: softmax(x, dim=-1), checked against torch.softmax."""
+import torch
+from hypothesis import given, strategies as st
+
+from genprep.checks import expect, expect_close, expect_tensor, expect_unchanged
+
+HINT = "Subtract the max along `dim` before exponentiating, and normalize along `dim` only."
+
+
+@st.composite
+def shaped_input(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    scale = draw(st.sampled_from([1.0, 10.0, 100.0]))
+    seed = draw(st.integers(0, 2**16))
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * scale
+    return x, dim
+
+
+@given(shaped_input())
+def test_matches_torch_softmax_on_any_shape_and_dim(impl, case):
+    x, dim = case
+    expected = torch.softmax(x.double(), dim=dim).float()
+    expect_close(impl.softmax(x.clone(), dim=dim), expected, f"softmax(x of shape {tuple(x.shape)}, dim={dim})",
+                 atol=1e-6, rtol=1e-5, hint=HINT)
+
+
+def test_default_dim_is_the_last_one(impl):
+    x = torch.randn(3, 4)
+    out = impl.softmax(x)
+    expect_close(out, torch.softmax(x.double(), dim=-1).float(), "softmax(x) with the default dim",
+                 atol=1e-6, hint="The default is dim=-1: each row sums to 1.")
+
+
+def test_large_inputs_stay_finite_and_correct(impl):
+    x = torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4 + 1.0, -1e4 + 2.0], [5e3, 5e3, 5e3]])
+    out = impl.softmax(x, dim=-1)
+    expect_tensor(out, "softmax(x) with entries of magnitude 1e4", shape=(3, 3), dtype=torch.float32)
+    expect(bool(torch.isfinite(out).all()),
+           f"softmax(x) with entries of magnitude 1e4 returned NaN or inf: {out.tolist()} — exp(1e4) overflows "
+           "in float32; subtract the row max first (it changes nothing mathematically).")
+    expect_close(out, torch.softmax(x.double(), dim=-1).float(), "softmax(x) for |x| up to 1e4", atol=1e-6, hint=HINT)
+
+
+def test_rows_with_very_different_scales(impl):
+    # A single global max would send the second row to exp(-1e4) = 0 everywhere: 0/0.
+    x = torch.tensor([[1e4, 1e4 - 1.0], [0.0, 1.0]])
+    expect_close(impl.softmax(x, dim=-1), torch.softmax(x.double(), dim=-1).float(),
+                 "softmax of rows with very different magnitudes", atol=1e-6,
+                 hint="Take the max per row (along `dim`, keepdim=True), not over the whole tensor.")
+
+
+@given(st.floats(-1e3, 1e3), st.integers(0, 2**16))
+def test_invariant_to_adding_a_constant(impl, c, seed):
+    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(seed))
+    expect_close(impl.softmax(x + c, dim=-1), impl.softmax(x, dim=-1).detach(),
+                 f"softmax(x + {c:.3g}) vs softmax(x)", atol=1e-5,
+                 hint="softmax(x + c) must equal softmax(x); a naive exp overflows or loses precision.")
+    expect_close(impl.softmax(x + c, dim=-1), torch.softmax(x.double(), dim=-1).float(),
+                 f"softmax(x + {c:.3g})", atol=1e-5, hint=HINT)
+
+
+def test_keeps_dtype_and_does_not_modify_the_input(impl):
+    x = torch.randn(2, 3, 5, dtype=torch.float64)
+    before = x.clone()
+    out = impl.softmax(x, dim=1)
+    expect_close(out, torch.softmax(before, dim=1), "softmax(float64 x, dim=1)", atol=1e-12, rtol=1e-10, hint=HINT)
+    expect_unchanged(before, x, "the input x")
