@@ -1,0 +1,147 @@
+"""The strict loader: every malformed file gives one clear problem with file, line and field."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from genprep.errors import BankError, Problem
+from genprep.loader import check_bank, load_bank
+from genprep.strictyaml import MAX_BYTES, parse
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "invalid"
+CASES = sorted(CORPUS.glob("*.yaml"))
+
+
+def expectations(path: Path) -> tuple[str, int | None]:
+    head = path.read_bytes().decode("utf-8").splitlines()[:2]
+    expect = re.match(r"# expect: (.*)", head[0]).group(1)
+    line = next((int(m.group(1)) for h in head if (m := re.match(r"# line: (\d+)", h))), None)
+    return expect, line
+
+
+def test_the_fixture_checkout_is_valid(checkout):
+    bank = load_bank(checkout)
+    assert sorted(bank.questions) == ["good-formula", "good-task"]
+    assert bank.tasks["good-task"].solution.names == ("double",)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_each_malformed_file_is_reported_with_file_line_and_field(checkout, case):
+    expect, line = expectations(case)
+    target = checkout / "questions" / "foundations" / case.name
+    shutil.copy(case, target)
+    bank, problems = check_bank(checkout)
+    mine = [p for p in problems if p.path.resolve() == target.resolve()]
+    assert mine, f"{case.name}: no problem reported (expected '{expect}')"
+    assert any(expect in p.message or expect in p.format() for p in mine), \
+        f"{case.name}: expected '{expect}' in {[p.format() for p in mine]}"
+    if line is not None:
+        assert any(p.line == line for p in mine if expect in p.format()), \
+            f"{case.name}: expected line {line}, got {[p.format() for p in mine]}"
+    assert all(isinstance(p, Problem) for p in problems)
+    # the other files still load: one bad file does not hide the rest
+    assert "good-task" in bank.questions
+
+
+def test_all_problems_of_a_run_are_reported_together(checkout):
+    for case in CASES[:5]:
+        shutil.copy(case, checkout / "questions" / "foundations" / case.name)
+    with pytest.raises(BankError) as err:
+        load_bank(checkout)
+    files = {p.path.name for p in err.value.problems}
+    assert {c.name for c in CASES[:5]} <= files
+    assert err.value.report().endswith("problems found.")
+
+
+def test_non_utf8_bytes(checkout):
+    path = checkout / "questions" / "foundations" / "latin1.yaml"
+    path.write_bytes("id: latin1\ntitle: {zh: caf\xe9, en: x}\n".encode("latin-1"))
+    _, problems = check_bank(checkout)
+    (p,) = [p for p in problems if p.path == path]
+    assert "not UTF-8" in p.message and p.line == 2
+
+
+def test_a_byte_order_mark_is_tolerated(checkout):
+    src = checkout / "questions" / "foundations" / "good-formula.yaml"
+    src.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    bank, problems = check_bank(checkout)
+    assert problems == [] and "good-formula" in bank.questions
+
+
+def test_huge_file_is_refused_without_parsing(checkout):
+    path = checkout / "questions" / "foundations" / "huge.yaml"
+    path.write_text("id: huge\n" + "# padding\n" * (MAX_BYTES // 10 + 10), encoding="utf-8")
+    _, problems = check_bank(checkout)
+    (p,) = [p for p in problems if p.path == path]
+    assert "at most" in p.message
+
+
+def test_duplicate_ids_across_files(checkout):
+    other = checkout / "questions" / "vae" / "good-formula.yaml"
+    other.parent.mkdir()
+    text = (checkout / "questions" / "foundations" / "good-formula.yaml").read_text(encoding="utf-8")
+    other.write_text(text.replace("topic: foundations", "topic: vae"), encoding="utf-8")
+    _, problems = check_bank(checkout)
+    assert any("already used by" in p.message for p in problems)
+
+
+def test_topic_and_folder_must_agree(checkout):
+    path = checkout / "questions" / "vae" / "misplaced.yaml"
+    path.parent.mkdir()
+    path.write_text((CORPUS.parent.parent / "core" / "conftest.py").read_text(encoding="utf-8")[:0] +
+                    "id: misplaced\ntype: concept\ntopic: foundations\ndifficulty: easy\n"
+                    "title: {zh: 标题, en: Title}\nanswer: {zh: 答案, en: Answer}\n", encoding="utf-8")
+    _, problems = check_bank(checkout)
+    assert any("move it to questions/foundations/" in p.message for p in problems)
+
+
+def test_task_files_are_checked(checkout):
+    shutil.rmtree(checkout / "tests" / "wrong" / "good_task")
+    (checkout / "tests" / "tasks" / "test_good_task.py").unlink()
+    _, problems = check_bank(checkout)
+    messages = " ".join(p.message for p in problems)
+    assert "has no tests" in messages and "at least 3 known-wrong variants" in messages
+
+
+def test_reference_must_define_the_names(checkout):
+    (checkout / "solutions" / "mod.py").write_text("def other(x):\n    return x\n", encoding="utf-8")
+    _, problems = check_bank(checkout)
+    assert any("does not define 'double'" in p.message for p in problems)
+
+
+def test_missing_topics_file(tmp_path):
+    bank, problems = check_bank(tmp_path)
+    assert bank is None and "genprep checkout" in problems[0].message
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=300))
+def test_fuzz_any_text_gives_a_document_or_problems(text):
+    doc, problems = parse(text, Path("fuzz.yaml"))
+    assert (doc is None) == bool(problems)
+    assert all(isinstance(p, Problem) for p in problems)
+
+
+YAMLISH = st.lists(st.sampled_from(list("ab:- \n{}[]&*!|>'\"#%@`,?\t0\\") + ["zh", "en", "id", "!!python/name:os.system"]),
+                   max_size=80).map("".join)
+
+
+@settings(max_examples=300)
+@given(YAMLISH)
+def test_fuzz_yaml_like_text(text):
+    doc, problems = parse(text, Path("fuzz.yaml"))
+    assert (doc is None) == bool(problems)
+
+
+@settings(max_examples=100)
+@given(st.binary(max_size=200))
+def test_fuzz_bytes_through_the_whole_loader(tmp_path_factory, data):
+    from genprep.strictyaml import read
+    path = tmp_path_factory.mktemp("fuzz") / "x.yaml"
+    path.write_bytes(data)
+    doc, problems = read(path)
+    assert (doc is None) == bool(problems)

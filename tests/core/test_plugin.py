@@ -1,0 +1,135 @@
+"""The pytest plugin end to end: the same tests against the reference and a learner's files."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch  # noqa: F401  (imported once here: in-process runs must not re-import it)
+
+import genprep.checks  # noqa: F401
+
+from conftest import make_checkout, write
+
+PLUGIN = ("-p", "genprep.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
+
+
+@pytest.fixture
+def repo(pytester: pytest.Pytester):
+    make_checkout(pytester.path)
+    return pytester
+
+
+def learner(repo, body: str, name: str = "good_task.py"):
+    return write(repo.path / "mine" / name, body)
+
+
+def run(repo, *args):
+    # In-process is fast (torch is already imported); learner modules are loaded
+    # from their file path, so nothing leaks between runs.
+    return repo.runpytest_inprocess(*PLUGIN, *args)
+
+
+def test_reference_mode(repo):
+    # A subprocess: in this process `solutions` is already the real repo's package.
+    result = repo.runpytest_subprocess(*PLUGIN, "tests")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*genprep: testing the reference solutions*"])
+
+
+def test_task_without_a_file_is_skipped_with_the_command_to_start_it(repo):
+    (repo.path / "mine").mkdir()
+    result = run(repo, "tests", "--solutions", "mine", "-rs")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(["*no mine/good_task.py yet*genprep practice good-task*"])
+
+
+def test_untouched_stub_is_not_attempted(repo):
+    from genprep.loader import load_bank
+    from genprep.practice import write_stub
+    write_stub(load_bank(repo.path), "good-task", repo.path / "mine")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*not attempted: mine/good_task.py still raises NotImplementedError*",
+                                 "*not attempted*good-task*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_wrong_answer_explains_in_words(repo):
+    learner(repo, "def double(x):\n    return 3 * x\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*double(arange(4)) is wrong at 3 of 4 entries*expected 6*multiply by two*",
+                                 "*failing*good-task*"])
+
+
+def test_correct_answer_passes(repo):
+    learner(repo, "import torch\n\n\ndef helper(x):\n    return x + x\n\n\ndef double(x):\n    return helper(x)\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*testing YOUR files in*mine*", "*solved*good-task*"])
+
+
+def test_hanging_code_is_stopped_and_the_run_continues(repo):
+    learner(repo, "def double(x):\n    while True:\n        pass\n")
+    result = run(repo, "tests", "--solutions", "mine", "--task-timeout", "1")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*timed out*infinite loop*"])
+
+
+def test_hanging_code_cannot_swallow_the_timeout(repo):
+    learner(repo, "def double(x):\n    while True:\n        try:\n            pass\n        except Exception:\n            pass\n")
+    result = run(repo, "tests", "--solutions", "mine", "--task-timeout", "1")
+    result.assert_outcomes(failed=2)
+
+
+def test_syntax_error_names_the_line(repo):
+    learner(repo, "def double(x)\n    return 2 * x\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*mine/good_task.py has a syntax error on line 1*"])
+
+
+def test_missing_name_is_reported(repo):
+    learner(repo, "def doble(x):\n    return 2 * x\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.stdout.fnmatch_lines(["*does not define double; the task 'good-task' needs: double*"])
+
+
+def test_sys_exit_in_learner_code_fails_one_test_only(repo):
+    learner(repo, "import sys\n\n\ndef double(x):\n    sys.exit(3)\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(failed=2)
+
+
+def test_environment_variable_and_ini_key(repo, monkeypatch):
+    learner(repo, "def double(x):\n    return 2 * x\n")
+    monkeypatch.setenv("GENPREP_SOLUTIONS", "mine")
+    run(repo, "tests").stdout.fnmatch_lines(["*testing YOUR files in*mine*"])
+    monkeypatch.delenv("GENPREP_SOLUTIONS")
+    write(repo.path / "pytest.ini", "[pytest]\nsolutions = mine\n")
+    run(repo, "tests").stdout.fnmatch_lines(["*testing YOUR files in*mine*"])
+    # the command line wins over the ini key
+    (repo.path / "other").mkdir()
+    run(repo, "tests", "--solutions", "other").stdout.fnmatch_lines(["*testing YOUR files in*other*"])
+
+
+def test_missing_folder_is_a_usage_error(repo):
+    result = run(repo, "tests", "--solutions", "nowhere")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*nowhere: no such folder*genprep practice*"])
+
+
+def test_non_task_tests_are_not_run_in_learner_mode(repo):
+    write(repo.path / "tests" / "test_infrastructure.py", "def test_site():\n    assert True\n")
+    learner(repo, "def double(x):\n    return 2 * x\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(passed=2, deselected=1)
+
+
+def test_json_report(repo):
+    learner(repo, "def double(x):\n    return 3 * x\n")
+    run(repo, "tests", "--solutions", "mine", "--genprep-report", "out.json")
+    data = json.loads((repo.path / "out.json").read_text(encoding="utf-8"))
+    assert data["mode"] == "learner"
+    assert data["tasks"]["good-task"]["status"] == "failing"
+    assert data["tasks"]["good-task"]["failed"] == 1 and data["tasks"]["good-task"]["passed"] == 1

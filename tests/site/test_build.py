@@ -1,0 +1,56 @@
+"""The strict build: every question has a page, nothing loads from the internet."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from conftest import ROOT, build
+
+from genprep.loader import load_bank
+
+EXTERNAL_LOAD = re.compile(r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=["'](?:https?:)?//""", re.I)
+
+
+def test_every_question_and_topic_has_a_page(built_site):
+    bank = load_bank(ROOT)
+    for q in bank.questions.values():
+        assert (built_site / "q" / q.id / "index.html").is_file(), q.id
+    for t in bank.topics:
+        assert (built_site / "topics" / t.id / "index.html").is_file(), t.id
+    assert (built_site / "mistakes" / "index.html").is_file()
+
+
+def test_nothing_is_loaded_from_another_origin(built_site):
+    offenders = []
+    for page in built_site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        offenders += [f"{page.relative_to(built_site)}: {m.group(0)}" for m in EXTERNAL_LOAD.finditer(text)]
+        assert "fonts.googleapis" not in text and "fonts.gstatic" not in text, page
+    assert offenders == []
+    assert (built_site / "assets" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_search_index_holds_both_languages(built_site):
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    # jieba's segmentation marks word boundaries with zero-width spaces
+    text = " ".join(doc["text"] + " " + doc["title"] for doc in index["docs"]).replace("\u200b", "")
+    assert "变分自编码器" in text and "reparameterization" in text
+
+
+def test_a_broken_question_file_stops_the_build(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "questions", repo / "questions")
+    shutil.copytree(ROOT / "site", repo / "site", ignore=shutil.ignore_patterns("bank"))
+    shutil.copy(ROOT / "mkdocs.yml", repo / "mkdocs.yml")
+    for folder in ("genprep", "solutions", "tests"):
+        shutil.copytree(ROOT / folder, repo / folder)
+    bad = repo / "questions" / "vae" / "vae-how-it-works.yaml"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("difficulty: easy", "difficulty: easy\ndifficulty: hard"),
+                   encoding="utf-8")
+    out = tmp_path / "out"
+    result = build(repo, out)
+    assert result.returncode != 0
+    assert "duplicate key 'difficulty'" in result.stdout + result.stderr
+    assert not (out / "index.html").exists()  # never a partial site
