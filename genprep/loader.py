@@ -9,7 +9,7 @@ import ast
 import re
 from pathlib import Path
 
-from . import layout, latex
+from . import layout, latex, untrusted
 from .errors import BankError, Problem
 from .model import Bank, GlossaryEntry, Pitfall, Question, Reference, Solution, Text, Topic
 from .schema import (
@@ -54,6 +54,10 @@ class _Checker:
             elif not value[lang].strip():
                 self.add(path + (lang,), "is empty; write the text in this language")
                 ok = False
+            else:
+                for msg in untrusted.markdown_problems(value[lang]):
+                    self.add(path + (lang,), msg)
+                    ok = False
         return Text(value["zh"].strip(), value["en"].strip()) if ok else None
 
     def string(self, value: object, path: tuple) -> str | None:

@@ -10,6 +10,7 @@ from mkdocs.structure.files import File, Files
 from genprep.errors import BankError
 from genprep.loader import load_bank
 from genprep.site.generate import counts_table, pages
+from genprep.untrusted import html_problems
 
 log = logging.getLogger("mkdocs.plugins.genprep")
 COUNTS_MARKER = "<!-- genprep:counts -->"
@@ -69,3 +70,11 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if COUNTS_MARKER in markdown:
         markdown = markdown.replace(COUNTS_MARKER, counts_table(_bank))
     return markdown
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    problems = html_problems(html)
+    if problems:
+        raise SystemExit(f"genprep: unsafe HTML in {page.file.src_uri}: {'; '.join(problems[:5])}. "
+                         "Question text may only use Markdown (see genprep/untrusted.py).")
+    return html
