@@ -61,7 +61,17 @@ def _badges(q: Question) -> str:
             f'<span class="gp-badge gp-{q.difficulty}">{d[0]} · {d[1]}</span> {tags}')
 
 
-def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question | None) -> str:
+def _figure_block(figures) -> str:
+    """Figures drawn from the reference code, each with a caption in both languages."""
+    blocks = []
+    for fig, _path in figures:
+        blocks.append(f'<figure class="gp-figure" markdown>\n\n![{html.escape(fig.caption.en)}](../assets/figures/{fig.name}.png)\n\n'
+                      f'<figcaption>{html.escape(fig.caption.zh)}<br>{html.escape(fig.caption.en)}</figcaption>\n\n</figure>\n')
+    return "\n".join(blocks)
+
+
+def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question | None,
+                   figures=()) -> str:
     topic = bank.topic(q.topic)
     out = [f"---\ntitle: \"{q.title.zh} · {q.title.en}\"\n---\n",
            f"# {q.title.zh}\n",
@@ -86,6 +96,8 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
         return "\n".join(parts)
 
     out.append(_tabs(body))
+    if figures:
+        out.append(_figure_block(figures))
     if q.task:
         out.append(_coding_section(bank, q))
     if q.related:
@@ -162,6 +174,8 @@ title: "{topic.title.zh} · {topic.title.en}"
 
 {len(qs)} 道题 · {len(qs)} questions — {counts['easy']} easy · {counts['medium']} medium · {counts['hard']} hard
 
+[打印版 · Printable page](print-{topic.id}.md) · [常见错误 · Common mistakes](../mistakes.md)
+
 <div class="gp-filters"></div>
 
 {table}
@@ -212,15 +226,35 @@ def _mistakes_page(bank: Bank) -> str:
     return "\n".join(parts)
 
 
-def pages(bank: Bank) -> dict[str, str]:
+def _print_page(bank: Bank, topic_id: str) -> str:
+    """A whole topic on one page, both languages written out (no tabs), for printing or offline review."""
+    topic = bank.topic(topic_id)
+    parts = [f"---\ntitle: \"{topic.title.zh} · {topic.title.en}（打印版 · printable）\"\n---\n",
+             f"# {topic.title.zh} · {topic.title.en}\n", f"{topic.summary.zh}\n\n{topic.summary.en}\n"]
+    for q in bank.in_topic(topic_id):
+        t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
+        parts.append(f"## {q.title.zh}\n\n*{q.title.en}* — {t[1]}, {d[1]} · [{q.id}](../q/{q.id}.md)\n")
+        if q.formula:
+            parts.append(f"$$\n{q.formula}\n$$\n")
+        for lang, label in LANGS:
+            parts.append(f"**{label}**\n\n{q.answer.get(lang)}\n")
+            if q.pitfalls:
+                parts.append(f"**{WORDS[lang]['pitfalls']}**\n\n" + "\n".join(f"- {p.text.get(lang)}" for p in q.pitfalls) + "\n")
+    return "\n".join(parts)
+
+
+def pages(bank: Bank, figures: dict | None = None) -> dict[str, str]:
+    """All generated pages; `figures` is {question id: [(Figure, png path)]} from figures.render."""
+    figures = figures or {}
     out: dict[str, str] = {"topics/index.md": _index_page(bank), "mistakes.md": _mistakes_page(bank)}
     for t in bank.topics:
         out[topic_url(t.id)] = _topic_page(bank, t.id)
+        out[f"topics/print-{t.id}.md"] = _print_page(bank, t.id)
         qs = bank.in_topic(t.id)
         for i, q in enumerate(qs):
             prev = qs[i - 1] if i > 0 else None
             nxt = qs[i + 1] if i + 1 < len(qs) else None
-            out[question_url(q)] = _question_page(bank, q, prev, nxt)
+            out[question_url(q)] = _question_page(bank, q, prev, nxt, figures.get(q.id, ()))
     return out
 
 

@@ -9,6 +9,7 @@ from mkdocs.structure.files import File, Files
 
 from genprep.errors import BankError
 from genprep.loader import load_bank
+from genprep.site import figures as figure_registry
 from genprep.site.generate import counts_table, pages
 from genprep.untrusted import html_problems
 
@@ -54,7 +55,11 @@ def on_config(config):
 
 
 def on_files(files: Files, config) -> Files:
-    for rel, text in pages(_bank).items():
+    drawn = figure_registry.render(_root(config), set(_bank.questions))
+    for items in drawn.values():
+        for fig, path in items:
+            files.append(File.generated(config, f"assets/figures/{fig.name}.png", abs_src_path=str(path)))
+    for rel, text in pages(_bank, drawn).items():
         files.append(File.generated(config, rel, content=text))
     base = _mathjax_dir()
     for part in MATHJAX_PARTS:

@@ -54,3 +54,18 @@ def test_a_broken_question_file_stops_the_build(tmp_path):
     assert result.returncode != 0
     assert "duplicate key 'difficulty'" in result.stdout + result.stderr
     assert not (out / "index.html").exists()  # never a partial site
+
+
+_NOT_TEXT = re.compile(r'<(span|div) class="arithmatex">.*?</\1>|<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>', re.S)
+
+
+def test_every_formula_is_handed_to_mathjax(built_site):
+    """No `$` is left in a page's text outside formulas and code: each one was recognized as math."""
+    leftovers = []
+    for page in sorted((built_site / "q").glob("*/index.html")):
+        article = page.read_text(encoding="utf-8").split("<article", 1)[-1].split("</article>", 1)[0]
+        text = _NOT_TEXT.sub("", article)
+        if "$" in text:
+            i = text.index("$")
+            leftovers.append(f"{page.parent.name}: …{text[max(0, i - 60):i + 60]}…")
+    assert leftovers == [], "raw $ left (a formula MathJax will not see):\n" + "\n".join(leftovers[:10])
