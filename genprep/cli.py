@@ -152,6 +152,51 @@ def cmd_check_tests(args) -> int:
     return 1 if bad else 0
 
 
+def cmd_anki(args) -> int:
+    from .anki import AnkiError, build_deck
+    bank = _bank(args)
+    try:
+        n = build_deck(bank, Path(args.out), args.lang, args.topic, args.tag, args.difficulty)
+    except AnkiError as exc:
+        print(f"genprep: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {n} notes; import it in Anki (File → Import); re-importing updates the same notes")
+    return 0
+
+
+def cmd_progress(args) -> int:
+    from .progress import ProgressError, read_last, run_tests, statuses, table
+    bank = _bank(args)
+    folder = Path(args.solutions)
+    if not folder.is_dir():
+        print(f"genprep: no folder {folder}; start a task with `genprep practice <task-id>`", file=sys.stderr)
+        return 1
+    try:
+        report = read_last(folder) if args.last else run_tests(bank, folder)
+    except ProgressError as exc:
+        print(f"genprep: {exc}", file=sys.stderr)
+        return 1
+    print(table(bank, statuses(bank, folder, report), verbose=args.verbose))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from .jsonschema import SCHEMA_PATH, schema_text
+    root = _root(args.root)
+    path = root / SCHEMA_PATH
+    text = schema_text()
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            print(f"genprep: {SCHEMA_PATH} is out of date with genprep/schema.py; run `genprep schema`", file=sys.stderr)
+            return 1
+        print(f"ok: {SCHEMA_PATH} matches genprep/schema.py")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genprep", description="Bilingual generative-AI interview bank: "
                                 "validate questions, browse them, practise coding tasks.")
@@ -191,6 +236,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="site/bank", help="output folder (default site/bank)")
     s.add_argument("--root", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_pages)
+
+    s = sub.add_parser("anki", help="build an Anki deck (.apkg) of the concept and formula questions")
+    s.add_argument("--out", default="genprep.apkg", help="output file (default genprep.apkg)")
+    s.add_argument("--lang", choices=["zh", "en", "both"], default="both")
+    s.add_argument("--topic"), s.add_argument("--tag"), s.add_argument("--difficulty", choices=["easy", "medium", "hard"])
+    s.add_argument("--root", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_anki)
+
+    s = sub.add_parser("progress", help="run your solutions' tests and show solved / failing / not attempted per topic")
+    s.add_argument("--solutions", default="my_solutions", help="your folder (default my_solutions)")
+    s.add_argument("--last", action="store_true", help="show the last run instead of running the tests again")
+    s.add_argument("-v", "--verbose", action="store_true", help="list every task")
+    s.add_argument("--root", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_progress)
+
+    s = sub.add_parser("schema", help="write schema/question.schema.json (JSON Schema for editors) from genprep/schema.py")
+    s.add_argument("--check", action="store_true", help="only check that the file is up to date (exit 1 if not)")
+    s.add_argument("--root", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_schema)
 
     s = sub.add_parser("check-tests", help="prove the tests reject every untouched stub and known-wrong variant")
     s.add_argument("task", nargs="*", help="only these tasks (default: all)")

@@ -73,7 +73,10 @@ class _State:
             self.solutions_dir = Path(self.solutions_dir).expanduser().resolve()
         self.timeout = float(_option(config, "task_timeout", "GENPREP_TASK_TIMEOUT", DEFAULT_TIMEOUT))
         self.report_path = _option(config, "genprep_report", "GENPREP_REPORT", None)
-        self.root = Path(str(config.rootpath)).resolve()
+        # The checkout: found from where pytest was started, else from its rootdir
+        # (which an option value like `--solutions ../x` can pull upwards).
+        self.root = (layout.find_root(Path(str(config.invocation_params.dir)))
+                     or layout.find_root(Path(str(config.rootpath))) or Path(str(config.rootpath)).resolve())
         self.bank = None
         self.bank_problems: list = []
         self.results: dict[str, TaskResult] = {}

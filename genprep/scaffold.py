@@ -10,6 +10,12 @@ from .loader import SLUG, check_bank
 from .schema import DIFFICULTIES, QUESTION_TYPES
 
 
+# Editors with the YAML language server complete and check fields with this.
+from .tidy import MODELINE as _MODELINE
+
+MODELINE = _MODELINE + "\n"
+
+
 class ScaffoldError(Exception):
     """The file cannot be written; the message says what to change."""
 
@@ -64,7 +70,7 @@ def scaffold(root: Path, args) -> Path:
     data["references"] = []
     path = root / "questions" / topic / f"{qid}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "# Scaffolded by `genprep new`: replace every (parenthesised) placeholder.\n"
+    text = MODELINE + "# Scaffolded by `genprep new`: replace every (parenthesised) placeholder.\n"
     if qtype == "formula":
         text += "# formula / verified_by are placeholders: set the real formula and the task whose tests check it.\n"
     text += yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)

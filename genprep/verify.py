@@ -31,7 +31,7 @@ class Verdict:
 
 def _run(root: Path, folder: Path, tasks: list[str], timeout: float) -> dict:
     report = folder / "report.json"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "--solutions", str(folder),
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "genprep.pytest_plugin", "-p", "no:randomly", "--solutions", str(folder),
            "--genprep-report", str(report), "--task-timeout", str(timeout), "-o", "addopts=",
            *[str(layout.test_file(root, t).relative_to(root)) for t in tasks]]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)

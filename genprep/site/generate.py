@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import layout
 from ..model import Bank, Question
+from ..markdown_text import normalize
 from . import code
 
 LANGS = (("zh", "中文"), ("en", "English"))
@@ -82,7 +83,7 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
 
     def body(lang: str) -> str:
         w = WORDS[lang]
-        parts = [f"**{w['answer']}**\n\n{q.answer.get(lang)}\n"]
+        parts = [f"**{w['answer']}**\n\n{normalize(q.answer.get(lang))}\n"]
         if q.pitfalls:
             items = []
             for p in q.pitfalls:
@@ -237,7 +238,7 @@ def _print_page(bank: Bank, topic_id: str) -> str:
         if q.formula:
             parts.append(f"$$\n{q.formula}\n$$\n")
         for lang, label in LANGS:
-            parts.append(f"**{label}**\n\n{q.answer.get(lang)}\n")
+            parts.append(f"**{label}**\n\n{normalize(q.answer.get(lang))}\n")
             if q.pitfalls:
                 parts.append(f"**{WORDS[lang]['pitfalls']}**\n\n" + "\n".join(f"- {p.text.get(lang)}" for p in q.pitfalls) + "\n")
     return "\n".join(parts)
