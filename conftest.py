@@ -3,7 +3,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["genprep.pytest_plugin"]
+pytest_plugins = ["genprep.pytest_plugin", "pytester"]
 
 # Small, readable counterexamples; no deadline (CI machines are slow and shared).
 settings.register_profile("dev", max_examples=40, deadline=None,

@@ -285,11 +285,15 @@ def _glossary(root: Path, problems: list[Problem]) -> list[GlossaryEntry]:
             en = c.string(item.get("en"), (i, "en"))
             zh = c.string(item.get("zh"), (i, "zh"))
             note = item.get("note", "")
+            avoid = item.get("avoid", [])
+            if not isinstance(avoid, list) or not all(isinstance(a, str) and a.strip() for a in avoid):
+                c.add((i, "avoid"), "must be a list of the Chinese renderings not to use")
+                avoid = []
             if en and en.lower() in seen:
                 c.add((i, "en"), f"{en!r} is already in the glossary (entry {seen[en.lower()]}); merge them")
             elif en and zh:
                 seen[en.lower()] = i
-                entries.append(GlossaryEntry(en, zh, note if isinstance(note, str) else ""))
+                entries.append(GlossaryEntry(en, zh, note if isinstance(note, str) else "", tuple(avoid)))
     problems += c.problems
     return entries
 
@@ -311,7 +315,13 @@ def _defined_names(path: Path) -> set[str] | None:
 def _relations(bank: Bank, problems: list[Problem], check_code: bool) -> None:
     """Checks across files: references between questions, and each task's files."""
     tasks = bank.tasks
+    avoided = [(a, g) for g in bank.glossary for a in g.avoid]
     for q in bank.questions.values():
+        for path, text in _chinese_texts(q):
+            for bad, entry in avoided:
+                if bad in text:
+                    problems.append(Problem(q.path, q.line(*path), ".".join(map(str, path)),
+                                            f"uses '{bad}'; the glossary translates '{entry.en}' as '{entry.zh}'"))
         for rel in q.related:
             if rel == q.id:
                 problems.append(Problem(q.path, q.line("related"), "related", "a question cannot be related to itself"))
@@ -332,6 +342,15 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool) -> None:
                                             f"{rel} does not exist; add the known-wrong file or fix the name"))
         if check_code and q.task and q.solution:
             _task_files(bank.root, q, problems)
+
+
+def _chinese_texts(q: Question):
+    yield ("title", "zh"), q.title.zh
+    yield ("answer", "zh"), q.answer.zh
+    for i, p in enumerate(q.pitfalls):
+        yield ("pitfalls", i, "zh"), p.text.zh
+    for i, h in enumerate(q.hints):
+        yield ("hints", i, "zh"), h.zh
 
 
 def _task_files(root: Path, q: Question, problems: list[Problem]) -> None:

@@ -93,6 +93,7 @@ class GlossaryEntry:
     en: str
     zh: str
     note: str = ""
+    avoid: tuple[str, ...] = ()  # other Chinese renderings the bank must not use
 
 
 @dataclass

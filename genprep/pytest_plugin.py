@@ -9,6 +9,12 @@ Options (precedence: command line > environment > ini):
   --solutions DIR      GENPREP_SOLUTIONS      ini: solutions
   --task-timeout SEC   GENPREP_TASK_TIMEOUT   ini: task_timeout   (0 disables)
   --genprep-report F   GENPREP_REPORT         ini: genprep_report (JSON outcome per task)
+  --memory-limit GB    GENPREP_MEMORY_LIMIT   ini: memory_limit   (learner mode; 0 disables)
+
+Learner code is untrusted in the sense of "may be broken": a hang is stopped
+by a per-test alarm, a runaway allocation by an address-space limit, a flood
+of prints is cut short in the report, and an in-place change of an input
+tensor fails the test (see `_Guarded`).
 """
 from __future__ import annotations
 
@@ -31,6 +37,9 @@ from .errors import BankError
 from .loader import check_bank
 
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY_GB = 4.0  # on top of what the test process already uses
+MAX_CAPTURED = 4000  # characters of a learner's printed output kept in a failure report
+MUTABLE_ARGS = {"cache"}  # arguments a task allows the implementation to change in place
 TASKS_DIR = ("tests", "tasks")
 
 
@@ -73,6 +82,7 @@ class _State:
             self.solutions_dir = Path(self.solutions_dir).expanduser().resolve()
         self.timeout = float(_option(config, "task_timeout", "GENPREP_TASK_TIMEOUT", DEFAULT_TIMEOUT))
         self.report_path = _option(config, "genprep_report", "GENPREP_REPORT", None)
+        self.memory_gb = float(_option(config, "memory_limit", "GENPREP_MEMORY_LIMIT", DEFAULT_MEMORY_GB))
         # The checkout: found from where pytest was started, else from its rootdir
         # (which an option value like `--solutions ../x` can pull upwards).
         self.root = (layout.find_root(Path(str(config.invocation_params.dir)))
@@ -101,9 +111,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"stop a test that runs longer than SEC seconds (default {DEFAULT_TIMEOUT:g}; 0 = no limit)")
     group.addoption("--genprep-report", dest="genprep_report", metavar="FILE", default=None,
                     help="write each task's outcome as JSON to FILE")
+    group.addoption("--memory-limit", dest="memory_limit", metavar="GB", default=None, type=float,
+                    help=f"in learner mode, let the tests allocate at most GB more memory "
+                         f"(default {DEFAULT_MEMORY_GB:g}; 0 = no limit)")
     parser.addini("solutions", "directory of learner solutions (like --solutions)", default="")
     parser.addini("task_timeout", "per-test time limit in seconds (like --task-timeout)", default="")
     parser.addini("genprep_report", "write each task's outcome as JSON here", default="")
+    parser.addini("memory_limit", "learner mode: extra memory the tests may allocate, in GB", default="")
 
 
 _STATE = pytest.StashKey[_State]()
@@ -178,6 +192,79 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items[:] = keep
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state.learner and state.memory_gb > 0:
+        _limit_memory(state.memory_gb)
+
+
+def _limit_memory(gb: float) -> None:
+    """Cap the address space so a runaway allocation fails with an error instead of
+    taking the machine down. Set after collection, when torch is already loaded."""
+    try:
+        import resource
+        with open("/proc/self/status", encoding="ascii") as f:
+            size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize"))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = size + int(gb * 2**30)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        if soft == resource.RLIM_INFINITY or limit < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, StopIteration, ValueError):  # not Linux: no limit, nothing else changes
+        pass
+
+
+class _Guarded:
+    """The implementation under test, with each task function wrapped so that an
+    in-place change to a tensor argument fails the test with a clear message."""
+
+    def __init__(self, module, names: tuple[str, ...]):
+        self._module = module
+        self._names = set(names)
+
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        if name in self._names and callable(value) and not isinstance(value, type):
+            return _guard_inputs(value, name)
+        return value
+
+
+def _guard_inputs(fn, name):
+    import functools
+    import inspect
+
+    import torch
+
+    from .checks import CheckFailed
+
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise CheckFailed(f"{name} was called as the task specifies, but its signature does not accept that: "
+                              f"{exc}. Expected parameters like: {signature}") from None
+        before = {k: v.detach().clone() for k, v in bound.arguments.items()
+                  if isinstance(v, torch.Tensor) and k not in MUTABLE_ARGS}
+        result = fn(*args, **kwargs)
+        for k, old in before.items():
+            new = bound.arguments[k].detach()
+            same = new.shape == old.shape and bool(((new == old) | (new.isnan() & old.isnan())).all())
+            if not same:
+                raise CheckFailed(f"{name} changed its input `{k}` in place. Do not write into your inputs: "
+                                  f"use out-of-place operations (x = x - m instead of x -= m or x.sub_(m)), "
+                                  f"or work on a .clone().")
+        return result
+
+    return wrapper
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -223,11 +310,12 @@ def impl(request: pytest.FixtureRequest):
             state.modules[task] = importlib.import_module(f"solutions.{solution.module}")
     module = state.modules[task]
     missing = [n for n in solution.names if not hasattr(module, n)]
+    guarded = _Guarded(module, solution.names)
     if missing:
         where = _shown(layout.learner_file(state.solutions_dir, task)) if state.learner else f"solutions/{solution.module}.py"
         pytest.fail(f"{where} does not define {', '.join(missing)}; the task '{task}' needs: "
                     f"{', '.join(solution.names)}", pytrace=False)
-    return module
+    return guarded
 
 
 @pytest.fixture(autouse=True)
@@ -292,6 +380,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                                "slower algorithm than needed. Raise the limit with --task-timeout SEC if it is just slow.")
             result.timed_out += 1
             return
+        if state.learner:
+            _trim_captured_output(report)
+        text = str(excinfo.value)
+        if excinfo.errisinstance(MemoryError) or "can't allocate memory" in text or "not enough memory" in text:
+            report.longrepr = (f"out of memory: {item.name} — your code in {where} tried to allocate more memory "
+                               f"than allowed ({state.memory_gb:g} GB above the test's own use; see --memory-limit). "
+                               f"Look for a tensor whose size grows with a loop, or an outer product / broadcast "
+                               f"that is far larger than intended.\n  ({type(excinfo.value).__name__}: {text[:200]})")
+            result.failed += 1
+            result.failures.append(f"{item.name}: out of memory")
+            return
         from .checks import CheckFailed  # torch is imported by then
         if excinfo.errisinstance(CheckFailed):
             report.longrepr = f"{item.nodeid}\n  {excinfo.value}"
@@ -301,6 +400,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         result.passed += 1
     elif report.skipped and report.when == "setup":
         result.skipped += 1
+
+
+def _trim_captured_output(report: pytest.TestReport) -> None:
+    """Keep the start and end of a learner's prints; megabytes of output help no one."""
+    trimmed = []
+    for title, content in report.sections:
+        if title.startswith("Captured") and len(content) > MAX_CAPTURED:
+            cut = len(content) - MAX_CAPTURED
+            content = (content[: MAX_CAPTURED // 2] + f"\n... [{cut} characters of output cut] ...\n"
+                       + content[-MAX_CAPTURED // 2:])
+        trimmed.append((title, content))
+    report.sections = trimmed
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -61,7 +61,7 @@ PITFALL_KEYS = ("zh", "en", "wrong_variant")
 REFERENCE_KEYS = ("title", "authors", "year") + REFERENCE_LOCATORS
 SOLUTION_KEYS = ("module", "names")
 TOPIC_KEYS = ("id", "title", "summary")
-GLOSSARY_KEYS = ("en", "zh", "note")
+GLOSSARY_KEYS = ("en", "zh", "note", "avoid")
 
 REQUIRED_BY_TYPE = {
     "formula": ("formula", "verified_by"),

@@ -225,7 +225,7 @@ def draw_ddpm():
     for i, t in enumerate(steps):
         a = fig.add_subplot(2, 2 * len(steps) // 2, len(steps) // 2 + 1 + i + (i // 3) * (len(steps) // 2))
         xt = q_sample(x0, torch.tensor([t]), noise, abar)
-        a.imshow(xt[0].numpy(), cmap="gray_r"), a.set_xticks([]), a.set_yticks([]), a.set_title(f"t={t}", fontsize=7)
+        a.imshow(xt[0].numpy(), cmap="gray_r", vmin=-2.5, vmax=2.5), a.set_xticks([]), a.set_yticks([]), a.set_title(f"t={t}", fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -76,7 +76,7 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
     topic = bank.topic(q.topic)
     out = [f"---\ntitle: \"{q.title.zh} · {q.title.en}\"\n---\n",
            f"# {q.title.zh}\n",
-           f'<p class="gp-en-title">{html.escape(q.title.en)}</p>\n',
+           f"{q.title.en}\n{{: .gp-en-title }}\n",
            f"{_badges(q)} · [{topic.title.zh} · {topic.title.en}](../{topic_url(q.topic)})\n{{: .gp-meta }}\n"]
     if q.formula:
         out.append(f'<div class="gp-formula" markdown>\n\n$$\n{q.formula}\n$$\n\n</div>\n')
@@ -196,7 +196,8 @@ def _index_page(bank: Bank) -> str:
 
 
 def _mistakes_page(bank: Bank) -> str:
-    parts = ["---\ntitle: 常见错误 · Common mistakes\n---\n# 常见错误 · Common mistakes\n"]
+    # Not in the search index: every pitfall is already indexed on its question's page.
+    parts = ["---\ntitle: 常见错误 · Common mistakes\nsearch:\n  exclude: true\n---\n# 常见错误 · Common mistakes\n"]
 
     def intro(lang):
         if lang == "zh":
@@ -230,7 +231,7 @@ def _mistakes_page(bank: Bank) -> str:
 def _print_page(bank: Bank, topic_id: str) -> str:
     """A whole topic on one page, both languages written out (no tabs), for printing or offline review."""
     topic = bank.topic(topic_id)
-    parts = [f"---\ntitle: \"{topic.title.zh} · {topic.title.en}（打印版 · printable）\"\n---\n",
+    parts = [f"---\ntitle: \"{topic.title.zh} · {topic.title.en}（打印版 · printable）\"\nsearch:\n  exclude: true\n---\n",
              f"# {topic.title.zh} · {topic.title.en}\n", f"{topic.summary.zh}\n\n{topic.summary.en}\n"]
     for q in bank.in_topic(topic_id):
         t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
@@ -244,10 +245,19 @@ def _print_page(bank: Bank, topic_id: str) -> str:
     return "\n".join(parts)
 
 
+def _glossary_page(bank: Bank) -> str:
+    rows = "\n".join(f"| {html.escape(g.en)} | {html.escape(g.zh)} |" for g in sorted(bank.glossary, key=lambda g: g.en.lower()))
+    return ("---\ntitle: 术语表 · Glossary\n---\n# 术语表 · Glossary\n\n"
+            "全书统一的中英文术语对照；中文正文第一次出现某个术语时，会在括号里给出英文。\n\n"
+            "The bank's English ↔ Chinese terms; Chinese text gives the English term in parentheses on first use.\n\n"
+            "| English | 中文 |\n|---|---|\n" + rows + "\n")
+
+
 def pages(bank: Bank, figures: dict | None = None) -> dict[str, str]:
     """All generated pages; `figures` is {question id: [(Figure, png path)]} from figures.render."""
     figures = figures or {}
-    out: dict[str, str] = {"topics/index.md": _index_page(bank), "mistakes.md": _mistakes_page(bank)}
+    out: dict[str, str] = {"topics/index.md": _index_page(bank), "mistakes.md": _mistakes_page(bank),
+                           "glossary.md": _glossary_page(bank)}
     for t in bank.topics:
         out[topic_url(t.id)] = _topic_page(bank, t.id)
         out[f"topics/print-{t.id}.md"] = _print_page(bank, t.id)

@@ -78,7 +78,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-pytest_plugins = ["pytester"]
+
 
 
 @pytest.fixture

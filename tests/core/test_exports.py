@@ -71,3 +71,14 @@ def test_lists_after_a_paragraph_get_their_blank_line():
     assert normalize("text\n- a\n  continued\n- b") == "text\n\n- a\n  continued\n- b"
     fenced = "```\nx\n- not a list\n```"
     assert normalize(fenced) == fenced
+
+
+def test_display_math_inside_a_paragraph_becomes_its_own_block():
+    assert normalize("para:\n$$\na=b\n$$\nmore") == "para:\n\n$$\na=b\n$$\n\nmore"
+    clean = "x\n\n$$a$$\n\ny"
+    assert normalize(clean) == clean
+
+
+def test_display_math_inside_a_list_item_stays_in_the_item():
+    got = normalize("1. text:\n   $$a=b$$\n   more\n2. next")
+    assert got == "1. text:  \n   $\\displaystyle a=b$  \n   more\n2. next"

@@ -145,3 +145,13 @@ def test_fuzz_bytes_through_the_whole_loader(tmp_path_factory, data):
     path.write_bytes(data)
     doc, problems = read(path)
     assert (doc is None) == bool(problems)
+
+
+def test_glossary_avoid_list_is_enforced(checkout):
+    (checkout / "questions" / "glossary.yaml").write_text(
+        '- {en: scaling law, zh: 缩放定律, avoid: ["缩放律"]}\n', encoding="utf-8")
+    path = checkout / "questions" / "foundations" / "good-formula.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("翻倍公式", "翻倍的缩放律"), encoding="utf-8")
+    _, problems = check_bank(checkout)
+    (p,) = problems
+    assert p.field == "title.zh" and "the glossary translates 'scaling law' as '缩放定律'" in p.message

@@ -133,3 +133,30 @@ def test_json_report(repo):
     assert data["mode"] == "learner"
     assert data["tasks"]["good-task"]["status"] == "failing"
     assert data["tasks"]["good-task"]["failed"] == 1 and data["tasks"]["good-task"]["passed"] == 1
+
+
+def test_runaway_allocation_fails_with_a_clear_message(repo):
+    learner(repo, "import torch\n\n\ndef double(x):\n    big = torch.ones(3 * 2**30)  # 12 GB\n    return 2 * x\n")
+    result = run(repo, "tests", "--solutions", "mine", "--memory-limit", "1")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*out of memory*more memory than allowed (1 GB*"])
+
+
+def test_a_flood_of_prints_is_cut_short(repo):
+    learner(repo, "def double(x):\n    print('spam ' * 200_000)\n    return 3 * x\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(failed=1, passed=1)
+    out = result.stdout.str()
+    assert "characters of output cut" in out and len(out) < 50_000
+
+
+def test_changing_an_input_in_place_fails(repo):
+    learner(repo, "def double(x):\n    x.mul_(2)\n    return x\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.stdout.fnmatch_lines(["*double changed its input `x` in place*"])
+
+
+def test_wrong_signature_is_explained(repo):
+    learner(repo, "def double():\n    return 0\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.stdout.fnmatch_lines(["*double was called as the task specifies, but its signature does not accept that*"])
