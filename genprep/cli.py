@@ -10,10 +10,10 @@ from . import __version__, layout
 from .errors import BankError
 
 
-def _root(arg: str | None) -> Path:
+def _root(arg: str | None, installed: bool = False) -> Path:
     if arg:
         return Path(arg)
-    found = layout.find_root()
+    found = layout.find_root(installed=installed)
     if found is None:
         raise SystemExit("genprep: no questions/topics.yaml here or above; run inside a genprep checkout "
                          "or pass the folder (e.g. genprep validate path/to/genprep)")
@@ -23,7 +23,7 @@ def _root(arg: str | None) -> Path:
 def _bank(args):
     """The bank for browsing commands: questions with problems are left out, with a warning."""
     from .loader import check_bank
-    root = _root(getattr(args, "root", None))
+    root = _root(getattr(args, "root", None), installed=True)
     bank, problems = check_bank(root, check_code=False)
     if bank is None:
         raise SystemExit(f"genprep: {BankError(problems, root).report()}")

@@ -36,10 +36,20 @@ def reference_file(root: Path, module: str) -> Path:
     return root / "solutions" / f"{module}.py"
 
 
-def find_root(start: Path | None = None) -> Path | None:
-    """The checkout (a folder with questions/topics.yaml) at or above `start`."""
+def find_root(start: Path | None = None, installed: bool = False) -> Path | None:
+    """The checkout (a folder with questions/topics.yaml) at or above `start`.
+
+    With `installed`, fall back to the bank this genprep was installed with
+    (the wheel's genprep/_bank, or the source tree of an editable install), so
+    browsing and practising work outside a checkout.
+    """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "questions" / "topics.yaml").is_file():
             return folder
+    if installed:
+        package = Path(__file__).resolve().parent
+        for folder in (package / "_bank", package.parent):
+            if (folder / "questions" / "topics.yaml").is_file():
+                return folder
     return None

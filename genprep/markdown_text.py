@@ -1,4 +1,4 @@
-"""Small normalizations of question Markdown before it is rendered anywhere.
+r"""Small normalizations of question Markdown before it is rendered anywhere.
 
 Python-Markdown (the site, the Anki export) is stricter than the editors
 contributors preview in:

@@ -195,12 +195,21 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state.learner and state.memory_gb > 0:
-        _limit_memory(state.memory_gb)
+        state.previous_memory_limit = _limit_memory(state.memory_gb)
 
 
-def _limit_memory(gb: float) -> None:
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    previous = getattr(state, "previous_memory_limit", None)
+    if previous is not None:  # the process may go on (pytester, IDEs): give the memory back
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, previous)
+
+
+def _limit_memory(gb: float):
     """Cap the address space so a runaway allocation fails with an error instead of
-    taking the machine down. Set after collection, when torch is already loaded."""
+    taking the machine down. Set after collection, when torch is already loaded.
+    Returns the previous limit."""
     try:
         import resource
         with open("/proc/self/status", encoding="ascii") as f:
@@ -211,8 +220,10 @@ def _limit_memory(gb: float) -> None:
             limit = min(limit, hard)
         if soft == resource.RLIM_INFINITY or limit < soft:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+            return (soft, hard)
     except (ImportError, OSError, StopIteration, ValueError):  # not Linux: no limit, nothing else changes
         pass
+    return None
 
 
 class _Guarded:

@@ -10,6 +10,7 @@ one click switches every tab on the page and, via local storage, on later pages.
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 from pathlib import Path
 
@@ -40,6 +41,15 @@ def question_url(q: Question) -> str:
 
 def topic_url(topic_id: str) -> str:
     return f"topics/{topic_id}.md"
+
+
+_MATH_OR_CODE = re.compile(r"(\$[^$]+\$|`[^`]+`)")
+
+
+def md_inline(text: str) -> str:
+    """A title as literal Markdown text: `*`, `_`, `|` and brackets outside $math$ and `code` are escaped."""
+    parts = _MATH_OR_CODE.split(text)
+    return "".join(p if i % 2 else re.sub(r"([*_\[\]\\|])", r"\\\1", p) for i, p in enumerate(parts))
 
 
 def _indent(text: str, n: int = 4) -> str:
@@ -75,8 +85,8 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
                    figures=()) -> str:
     topic = bank.topic(q.topic)
     out = [f"---\ntitle: \"{q.title.zh} · {q.title.en}\"\n---\n",
-           f"# {q.title.zh}\n",
-           f"{q.title.en}\n{{: .gp-en-title }}\n",
+           f"# {md_inline(q.title.zh)}\n",
+           f"{md_inline(q.title.en)}\n{{: .gp-en-title }}\n",
            f"{_badges(q)} · [{topic.title.zh} · {topic.title.en}](../{topic_url(q.topic)})\n{{: .gp-meta }}\n"]
     if q.formula:
         out.append(f'<div class="gp-formula" markdown>\n\n$$\n{q.formula}\n$$\n\n</div>\n')
@@ -105,7 +115,7 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
         links = []
         for rid in q.related:
             r = bank.questions[rid]
-            links.append(f"- [{r.title.zh} · {r.title.en}]({rid}.md)")
+            links.append(f"- [{md_inline(r.title.zh)} · {md_inline(r.title.en)}]({rid}.md)")
         out.append(f"## 相关问题 · Related\n\n" + "\n".join(links) + "\n")
     if q.references:
         refs = [f"- {html.escape(r.authors)} ({r.year}). *{html.escape(r.title)}*. [{r.locator}]({r.link})"
@@ -113,9 +123,9 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
         out.append("## 参考文献 · References\n\n" + "\n".join(refs) + "\n")
     nav = []
     if prev:
-        nav.append(f"[← {prev.title.zh}]({prev.id}.md)")
+        nav.append(f"[← {md_inline(prev.title.zh)}]({prev.id}.md)")
     if nxt:
-        nav.append(f"[{nxt.title.zh} →]({nxt.id}.md)")
+        nav.append(f"[{md_inline(nxt.title.zh)} →]({nxt.id}.md)")
     if nav:
         out.append('<div class="gp-prevnext" markdown>\n\n' + " · ".join(nav) + "\n\n</div>\n")
     return "\n".join(out)
@@ -159,7 +169,8 @@ def _topic_page(bank: Bank, topic_id: str) -> str:
     for q in qs:
         t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
         tags = " ".join(f"`{tag}`" for tag in q.tags)
-        rows.append(f"| [{q.title.zh}](../{question_url(q)})<br>{q.title.en} | {t[0]} · {t[1]} | {d[0]} · {d[1]} | {tags} |")
+        rows.append(f"| [{md_inline(q.title.zh)}](../{question_url(q)})<br>{md_inline(q.title.en)} | {t[0]} · {t[1]} | "
+                    f"{d[0]} · {d[1]} | {tags} |")
     table = ('<div class="gp-questions" markdown>\n\n'
              "| 题目 · Question | 类型 · Type | 难度 · Difficulty | 标签 · Tags |\n|---|---|---|---|\n"
              + "\n".join(rows) + "\n\n</div>")
@@ -224,7 +235,7 @@ def _mistakes_page(bank: Bank) -> str:
                         line += f" — *{WORDS[lang]['rejected']}*: `{file}`"
                     lines.append(line)
                 return "\n".join(lines)
-            parts.append(f"### [{q.title.zh} · {q.title.en}](q/{q.id}.md)\n\n{_tabs(items)}\n")
+            parts.append(f"### [{md_inline(q.title.zh)} · {md_inline(q.title.en)}](q/{q.id}.md)\n\n{_tabs(items)}\n")
     return "\n".join(parts)
 
 
@@ -235,7 +246,7 @@ def _print_page(bank: Bank, topic_id: str) -> str:
              f"# {topic.title.zh} · {topic.title.en}\n", f"{topic.summary.zh}\n\n{topic.summary.en}\n"]
     for q in bank.in_topic(topic_id):
         t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
-        parts.append(f"## {q.title.zh}\n\n*{q.title.en}* — {t[1]}, {d[1]} · [{q.id}](../q/{q.id}.md)\n")
+        parts.append(f"## {md_inline(q.title.zh)}\n\n{md_inline(q.title.en)} — {t[1]}, {d[1]} · [{q.id}](../q/{q.id}.md)\n")
         if q.formula:
             parts.append(f"$$\n{q.formula}\n$$\n")
         for lang, label in LANGS:

@@ -103,3 +103,10 @@ def test_no_made_up_references(bank):
 def test_non_trivial_questions_cite_something(bank):
     lacking = [q.id for q in bank.questions.values() if q.difficulty != "easy" and not q.references]
     assert lacking == [], f"medium/hard questions without a reference: {lacking}"
+
+
+def test_question_files_point_editors_at_the_schema(bank):
+    from genprep.tidy import MODELINE
+    for q in bank.questions.values():
+        first = q.path.read_text(encoding="utf-8").split("\n", 1)[0]
+        assert first == MODELINE, f"{q.path.name}: run `python -m genprep.tidy {q.path}`"

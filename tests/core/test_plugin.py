@@ -160,3 +160,11 @@ def test_wrong_signature_is_explained(repo):
     learner(repo, "def double():\n    return 0\n")
     result = run(repo, "tests", "--solutions", "mine")
     result.stdout.fnmatch_lines(["*double was called as the task specifies, but its signature does not accept that*"])
+
+
+def test_the_memory_limit_is_lifted_after_the_run(repo):
+    import resource
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    learner(repo, "def double(x):\n    return 2 * x\n")
+    run(repo, "tests", "--solutions", "mine", "--memory-limit", "2").assert_outcomes(passed=2)
+    assert resource.getrlimit(resource.RLIMIT_AS) == before

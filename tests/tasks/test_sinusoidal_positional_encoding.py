@@ -1,0 +1,74 @@
+"""sinusoidal-positional-encoding: PE[p, 2i] = sin(p ω_i), PE[p, 2i+1] = cos(p ω_i), ω_i = 10000^(−2i/d)."""
+import torch
+from hypothesis import given, strategies as st
+
+from genprep.checks import expect_close, expect_tensor
+
+HINT = ("PE[p, 2i] = sin(p / 10000^(2i/d)) in the EVEN columns and PE[p, 2i+1] = cos(same angle) in the ODD "
+        "columns — the pair (2i, 2i+1) shares one frequency; i runs over 0 .. d/2 − 1.")
+
+
+def oracle(n, d):
+    """The formula in float64."""
+    p = torch.arange(n, dtype=torch.float64)[:, None]
+    omega = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # ω_i = 10000^(−2i/d)
+    pe = torch.zeros(n, d, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(p * omega)
+    pe[:, 1::2] = torch.cos(p * omega)
+    return pe
+
+
+def shift_matrix(k, d):
+    """M_k with PE[p + k] = M_k PE[p]: one 2×2 rotation by k·ω_i per (sin, cos) pair."""
+    omega = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    m = torch.zeros(d, d, dtype=torch.float64)
+    c, s = torch.cos(k * omega), torch.sin(k * omega)
+    for i in range(d // 2):
+        # sin(a + b) = sin a cos b + cos a sin b;  cos(a + b) = cos a cos b − sin a sin b
+        m[2 * i, 2 * i], m[2 * i, 2 * i + 1] = c[i], s[i]
+        m[2 * i + 1, 2 * i], m[2 * i + 1, 2 * i + 1] = -s[i], c[i]
+    return m
+
+
+def check(impl, n, d, atol=1e-4):
+    got = impl.sinusoidal_positional_encoding(n, d)
+    what = f"sinusoidal_positional_encoding({n}, {d})"
+    expect_tensor(got, what, shape=(n, d), dtype=torch.float32)
+    expect_close(got, oracle(n, d).float(), what, atol=atol, rtol=0, hint=HINT)
+    return got
+
+
+def test_small_table(impl):
+    check(impl, 4, 6)
+
+
+def test_realistic_size(impl):
+    # d = 64 over 128 positions: low and high frequencies, sin/cos order and the exponent all show.
+    check(impl, 128, 64)
+
+
+def test_first_row_and_lowest_frequency(impl):
+    pe = check(impl, 10, 8)
+    expect_close(pe[0], torch.tensor([0.0, 1.0] * 4), "row p = 0 (sin 0 = 0 in even columns, cos 0 = 1 in odd)",
+                 atol=1e-6, hint=HINT)
+    expect_close(pe[:, 0], torch.sin(torch.arange(10.0)), "column 0 (ω_0 = 1, so sin(p))", atol=1e-5, hint=HINT)
+
+
+def test_shift_is_a_fixed_block_rotation(impl):
+    # PE[p + k] = M_k PE[p] for every p, with M_k independent of p: the property that lets attention
+    # express relative offsets as a linear function of the encodings.
+    n, d = 48, 16
+    pe = impl.sinusoidal_positional_encoding(n, d)
+    expect_tensor(pe, f"sinusoidal_positional_encoding({n}, {d})", shape=(n, d), dtype=torch.float32)
+    pe = pe.double()
+    for k in (1, 3, 10):
+        shifted = pe[:-k] @ shift_matrix(k, d).T  # row p: M_k PE[p]
+        expect_close(pe[k:].float(), shifted.float(),
+                     f"PE[p + {k}] vs the block rotation M_{k} PE[p] (rows p = 0..{n - k - 1})", atol=2e-4, rtol=0,
+                     hint="Each pair (PE[p, 2i], PE[p, 2i+1]) = (sin pω_i, cos pω_i) must rotate by kω_i when p → p + k. "
+                          + HINT)
+
+
+@given(st.integers(1, 40), st.integers(1, 6))
+def test_any_size(impl, n, half_d):
+    check(impl, n, 2 * half_d)

@@ -1,0 +1,21 @@
+"""Known-wrong: forgets to freeze the base layer, so fine-tuning updates all of W as well as A and B (full fine-tuning plus an adapter)."""
+import math
+
+import torch
+import torch.nn as nn
+
+
+class LoRALinear(nn.Module):
+    def __init__(self, base, r, alpha):
+        super().__init__()
+        self.base = base
+        self.scaling = alpha / r
+        self.lora_A = nn.Parameter(torch.empty(r, base.in_features))
+        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+
+    def forward(self, x):
+        return self.base(x) + self.scaling * (x @ self.lora_A.T @ self.lora_B.T)
+
+    def merged_weight(self):
+        return self.base.weight + self.scaling * self.lora_B @ self.lora_A
