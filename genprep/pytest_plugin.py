@@ -85,8 +85,11 @@ class _State:
         self.memory_gb = float(_option(config, "memory_limit", "GENPREP_MEMORY_LIMIT", DEFAULT_MEMORY_GB))
         # The checkout: found from where pytest was started, else from its rootdir
         # (which an option value like `--solutions ../x` can pull upwards).
-        self.root = (layout.find_root(Path(str(config.invocation_params.dir)))
-                     or layout.find_root(Path(str(config.rootpath))) or Path(str(config.rootpath)).resolve())
+        found = layout.find_root(Path(str(config.invocation_params.dir))) or layout.find_root(Path(str(config.rootpath)))
+        # Installed genprep registers this plugin for every pytest run; outside a genprep
+        # checkout it stays out of the way unless asked for with --solutions.
+        self.active = found is not None or self.learner
+        self.root = found or Path(str(config.rootpath)).resolve()
         self.bank = None
         self.bank_problems: list = []
         self.results: dict[str, TaskResult] = {}
@@ -130,6 +133,8 @@ def _state(config: pytest.Config) -> _State:
 def pytest_configure(config: pytest.Config) -> None:
     state = _State(config)
     config.stash[_STATE] = state
+    if not state.active:
+        return
     config.addinivalue_line("markers", "task(id): the coding task a test checks (set from the file name)")
     if state.learner and not state.solutions_dir.is_dir():
         raise pytest.UsageError(
@@ -139,14 +144,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # `genprep validate` (and the bank's own tests) report it.
     state.bank, state.bank_problems = check_bank(state.root, check_code=False)
     if state.bank is None:
-        raise pytest.UsageError(BankError(state.bank_problems, state.root).report())
+        raise pytest.UsageError("--solutions needs a genprep checkout: run pytest inside it.\n"
+                                + BankError(state.bank_problems, state.root).report())
     if str(state.root) not in sys.path:  # reference mode imports solutions.<module>
         sys.path.insert(0, str(state.root))
 
 
 def task_of(item: pytest.Item) -> str | None:
     """The task a test belongs to: tests/tasks/test_<task>.py -> <task-id>."""
-    path = Path(str(item.path))
+    return _task_of_path(Path(str(item.path)))
+
+
+def _task_of_path(path: Path) -> str | None:
     if path.parent.name != TASKS_DIR[1] or path.parent.parent.name != TASKS_DIR[0]:
         return None
     if not path.stem.startswith("test_"):
@@ -156,6 +165,8 @@ def task_of(item: pytest.Item) -> str | None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = _state(config)
+    if not state.active:
+        return []
     seed = "torch/random/numpy seeded with 0 before every task test"
     if state.learner:
         files = sorted(p.name for p in state.solutions_dir.glob("*.py"))
@@ -168,8 +179,45 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+class _NotStartedItem(pytest.Item):
+    """Stands for every test of a task the learner has no file for: one skip with
+    the command that starts it, without importing the task's test module."""
+
+    def __init__(self, *, reason: str, **kwargs):
+        super().__init__(**kwargs)
+        self.reason = reason
+
+    def runtest(self) -> None:
+        pytest.skip(self.reason)
+
+    def reportinfo(self):
+        return self.path, 0, self.name
+
+
+class _NotStartedFile(pytest.File):
+    def collect(self):
+        task = _task_of_path(self.path)
+        state = _state(self.config)
+        rel = _shown(layout.learner_file(state.solutions_dir, task))
+        yield _NotStartedItem.from_parent(self, name=f"test_{layout.module_name(task)}",
+                                          reason=f"no {rel} yet — start it with: genprep practice {task}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    state = _state(parent.config)
+    if not state.active:
+        return None
+    task = _task_of_path(Path(str(module_path)))
+    if state.learner and task in state.bank.tasks and not layout.learner_file(state.solutions_dir, task).is_file():
+        return _NotStartedFile.from_parent(parent, path=module_path)
+    return None
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = _state(config)
+    if not state.active:
+        return
     tasks = state.bank.tasks
     keep, drop = [], []
     for item in items:
@@ -194,7 +242,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
-    if state.learner and state.memory_gb > 0:
+    if state.active and state.learner and state.memory_gb > 0:
         state.previous_memory_limit = _limit_memory(state.memory_gb)
 
 
@@ -302,7 +350,7 @@ def impl(request: pytest.FixtureRequest):
     """The implementation under test: the reference module, or the learner's file."""
     state = _state(request.config)
     task = task_of(request.node)
-    if task is None or task not in state.bank.tasks:
+    if not state.active or task is None or task not in state.bank.tasks:
         pytest.fail("the `impl` fixture only works in tests/tasks/test_<task>.py files", pytrace=False)
     solution = state.bank.tasks[task].solution
     assert solution is not None
@@ -331,7 +379,7 @@ def impl(request: pytest.FixtureRequest):
 
 @pytest.fixture(autouse=True)
 def _seed_everything(request: pytest.FixtureRequest):
-    if task_of(request.node) is None:
+    if not _state(request.config).active or task_of(request.node) is None:
         yield
         return
     random.seed(0)
@@ -348,7 +396,7 @@ def _seed_everything(request: pytest.FixtureRequest):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     state = _state(item.config)
-    limit = state.timeout
+    limit = state.timeout if state.active else 0
     use_alarm = limit > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if use_alarm:
         started = time.monotonic()
@@ -372,7 +420,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report: pytest.TestReport = outcome.get_result()
     state = _state(item.config)
     task = task_of(item)
-    if task is None or task not in state.results:
+    if not state.active or task is None or task not in state.results:
         return
     result = state.results[task]
     excinfo = call.excinfo
@@ -427,7 +475,7 @@ def _trim_captured_output(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     state = _state(config)
-    if not state.learner or not state.results:
+    if not state.active or not state.learner or not state.results:
         return
     tr = terminalreporter
     tr.section("genprep: your tasks")
