@@ -8,7 +8,6 @@ Every figure is the median of several runs on this machine.
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
 import re
@@ -23,7 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "HYPOTHESIS_PROFILE": "ci"}
+# Bytecode caching on, as on a learner's machine (this one sets PYTHONDONTWRITEBYTECODE,
+# which makes every run recompile pytest's assertion-rewritten modules).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV.update({"NO_MKDOCS_2_WARNING": "1", "HYPOTHESIS_PROFILE": "ci"})
 LATENCY_TASKS = ("stable-softmax", "scaled-dot-product-attention", "lstm-cell", "vae-model")
 
 
@@ -53,14 +55,14 @@ def latency() -> None:
     bank = load_bank(ROOT)
     floor, _ = timed([PY, "-c", "import torch"], repeat=5)
     print(f"\n## Learner feedback latency (median of 3)\nfloor: python -c 'import torch' = {floor:.2f} s\n")
-    print(f"| task | pytest --solutions DIR -k task | ratio to floor |\n|---|---:|---:|")
+    print("| task | pytest --solutions DIR -k task | ratio to floor |\n|---|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for task in LATENCY_TASKS:
             q = bank.tasks[task]
             # a correct learner file: the reference module itself
             shutil.copy(layout.reference_file(ROOT, q.solution.module), layout.learner_file(folder, task))
-            t, proc = timed([PY, "-m", "pytest", "-q", "-p", "no:randomly", "--solutions", str(folder),
+            t, proc = timed([PY, "-m", "pytest", "-q", "-p", "no:randomly", f"--solutions={folder}",
                              "-k", layout.module_name(task)])
             status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
             print(f"| {task} ({status}) | {t:.2f} s | {t / floor:.2f}× |")
@@ -140,8 +142,11 @@ def weight() -> None:
         import functools
         import http.server
         import threading
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
-        handler.log_message = lambda *a: None
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        handler = functools.partial(Quiet, directory=str(out))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         sizes: dict[str, int] = {}

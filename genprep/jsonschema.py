@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import json
 
-from .schema import (DIFFICULTIES, GLOSSARY_KEYS, PITFALL_KEYS, QUESTION_FIELDS, QUESTION_TYPES,  # noqa: F401
-                     REFERENCE_LOCATORS, REQUIRED_BY_TYPE)
+from .schema import (  # noqa: F401
+    DIFFICULTIES,
+    GLOSSARY_KEYS,
+    PITFALL_KEYS,
+    QUESTION_FIELDS,
+    QUESTION_TYPES,
+    REFERENCE_LOCATORS,
+    REQUIRED_BY_TYPE,
+)
 
 SCHEMA_PATH = "schema/question.schema.json"
 SLUG = "^[a-z0-9]+(-[a-z0-9]+)*$"

@@ -9,12 +9,19 @@ import ast
 import re
 from pathlib import Path
 
-from . import layout, latex, untrusted
+from . import latex, layout, untrusted
 from .errors import BankError, Problem
 from .model import Bank, GlossaryEntry, Pitfall, Question, Reference, Solution, Text, Topic
 from .schema import (
-    FIELDS_BY_NAME, GLOSSARY_KEYS, PITFALL_KEYS, QUESTION_FIELDS, REFERENCE_KEYS,
-    REFERENCE_LOCATORS, REQUIRED_BY_TYPE, SOLUTION_KEYS, TOPIC_KEYS,
+    FIELDS_BY_NAME,
+    GLOSSARY_KEYS,
+    PITFALL_KEYS,
+    QUESTION_FIELDS,
+    REFERENCE_KEYS,
+    REFERENCE_LOCATORS,
+    REQUIRED_BY_TYPE,
+    SOLUTION_KEYS,
+    TOPIC_KEYS,
 )
 from .strictyaml import Document, read
 
@@ -46,7 +53,8 @@ class _Checker:
                 ok = False
         for lang in ("zh", "en"):
             if lang not in value:
-                self.add(path, f"the {'Chinese' if lang == 'zh' else 'English'} text ('{lang}') is missing; every text needs both zh and en")
+                name = "Chinese" if lang == "zh" else "English"
+                self.add(path, f"the {name} text ('{lang}') is missing; every text needs both zh and en")
                 ok = False
             elif not isinstance(value[lang], str):
                 self.add(path + (lang,), f"must be text, not {type(value[lang]).__name__}; quote it")
@@ -119,7 +127,8 @@ def _question_from(doc: Document, topics: set[str]) -> tuple[Question | None, li
         if topic not in topics:
             c.add(("topic",), f"unknown topic {topic!r}; use one of the ids in questions/topics.yaml")
         elif doc.path.parent.name != topic:
-            c.add(("topic",), f"topic is {topic!r} but the file is in questions/{doc.path.parent.name}/; move it to questions/{topic}/")
+            c.add(("topic",), f"topic is {topic!r} but the file is in questions/{doc.path.parent.name}/; "
+                              f"move it to questions/{topic}/")
     difficulty = get("difficulty")
     if "difficulty" in data and difficulty not in FIELDS_BY_NAME["difficulty"].choices:
         c.add(("difficulty",), f"{difficulty!r} is not a difficulty; use easy, medium or hard")
@@ -326,7 +335,8 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool) -> None:
             if rel == q.id:
                 problems.append(Problem(q.path, q.line("related"), "related", "a question cannot be related to itself"))
             elif rel not in bank.questions:
-                problems.append(Problem(q.path, q.line("related"), "related", f"no question has the id {rel!r}; fix the id or add that question"))
+                problems.append(Problem(q.path, q.line("related"), "related",
+                                        f"no question has the id {rel!r}; fix the id or add that question"))
         if q.verified_by and q.verified_by not in tasks:
             problems.append(Problem(q.path, q.line("verified_by"), "verified_by",
                                     f"no coding task {q.verified_by!r}; name a task that exists (genprep list --type coding)"))
@@ -337,9 +347,9 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool) -> None:
                     problems.append(Problem(q.path, q.line("pitfalls", i, "wrong_variant"), f"pitfalls[{i}].wrong_variant",
                                             f"no coding task {task_id!r}"))
                 elif check_code and not layout.wrong_variant_file(bank.root, pit.wrong_variant).is_file():
-                    rel = layout.wrong_variant_file(bank.root, pit.wrong_variant).relative_to(bank.root)
+                    missing = layout.wrong_variant_file(bank.root, pit.wrong_variant).relative_to(bank.root)
                     problems.append(Problem(q.path, q.line("pitfalls", i, "wrong_variant"), f"pitfalls[{i}].wrong_variant",
-                                            f"{rel} does not exist; add the known-wrong file or fix the name"))
+                                            f"{missing} does not exist; add the known-wrong file or fix the name"))
         if check_code and q.task and q.solution:
             _task_files(bank.root, q, problems)
 
@@ -370,14 +380,18 @@ def _task_files(root: Path, q: Question, problems: list[Problem]) -> None:
                                 f"the task has no tests: add {layout.test_file(root, q.task).relative_to(root)}"))
     if len(layout.wrong_variants(root, q.task)) < 3:
         problems.append(Problem(q.path, q.line("task"), "task",
-                                f"a task needs at least 3 known-wrong variants in {layout.wrong_dir(root, q.task).relative_to(root)}/"))
+                                f"a task needs at least 3 known-wrong variants in "
+                                f"{layout.wrong_dir(root, q.task).relative_to(root)}/"))
 
 
-def check_bank(root: Path, check_code: bool | None = None) -> tuple[Bank | None, list[Problem]]:
+def check_bank(root: Path, check_code: bool | None = None,
+               only: set[str] | None = None) -> tuple[Bank | None, list[Problem]]:
     """Load the bank under `root`; returns (bank, every problem found).
 
     The bank holds the questions that loaded cleanly, even when other files
     have problems (None only when topics.yaml is missing).
+    `only` loads just the questions with these ids (file names) and skips the
+    checks between files: the pytest plugin needs only the coding tasks.
 
     `check_code` also checks each task's reference, tests and known-wrong
     variants; by default it is on when `root` has a solutions/ folder.
@@ -386,7 +400,8 @@ def check_bank(root: Path, check_code: bool | None = None) -> tuple[Bank | None,
     problems: list[Problem] = []
     qdir = root / "questions"
     if not (qdir / "topics.yaml").is_file():
-        return None, [Problem(qdir / "topics.yaml", 0, "", "not found: is this a genprep checkout? (run from the folder with questions/, or pass it)")]
+        return None, [Problem(qdir / "topics.yaml", 0, "",
+                              "not found: is this a genprep checkout? (run from the folder with questions/, or pass it)")]
     topics = _topics(root, problems)
     glossary = _glossary(root, problems)
     topic_ids = {t.id for t in topics}
@@ -394,12 +409,13 @@ def check_bank(root: Path, check_code: bool | None = None) -> tuple[Bank | None,
     for path in sorted(qdir.rglob("*")):
         if path.is_dir() or path.parent == qdir:
             if path.parent == qdir and path.is_file() and path.name not in ("topics.yaml", "glossary.yaml", "README.md"):
-                problems.append(Problem(path, 0, "", "questions live in questions/<topic>/<id>.yaml; move this file into its topic folder"))
+                problems.append(Problem(path, 0, "", "questions live in questions/<topic>/<id>.yaml; "
+                                                     "move this file into its topic folder"))
             continue
         if path.suffix == ".yml":
             problems.append(Problem(path, 0, "", "use the extension .yaml"))
             continue
-        if path.suffix != ".yaml":
+        if path.suffix != ".yaml" or (only is not None and path.stem not in only):
             continue
         doc, found = read(path)
         problems += found
@@ -417,7 +433,8 @@ def check_bank(root: Path, check_code: bool | None = None) -> tuple[Bank | None,
     bank = Bank(root=root, topics=topics, questions=questions, glossary=glossary)
     if check_code is None:
         check_code = (root / "solutions").is_dir()
-    _relations(bank, problems, check_code)
+    if only is None:
+        _relations(bank, problems, check_code)
     return bank, problems
 
 

@@ -38,9 +38,8 @@ def _head_lines(node: ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef) -> 
     """1-based line span from the first decorator to the end of the docstring (or the signature)."""
     start = min([d.lineno for d in node.decorator_list] + [node.lineno])
     first = node.body[0]
-    has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
-        and isinstance(first.value.value, str)
-    end = first.end_lineno if has_doc else first.lineno - 1
+    has_doc = ast.get_docstring(node, clean=False) is not None
+    end = (first.end_lineno or first.lineno) if has_doc else first.lineno - 1
     return start, end
 
 

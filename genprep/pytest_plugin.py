@@ -35,6 +35,7 @@ import pytest
 from . import layout
 from .errors import BankError
 from .loader import check_bank
+from .model import Bank
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_GB = 4.0  # on top of what the test process already uses
@@ -90,8 +91,9 @@ class _State:
         # checkout it stays out of the way unless asked for with --solutions.
         self.active = found is not None or self.learner
         self.root = found or Path(str(config.rootpath)).resolve()
-        self.bank = None
+        self.bank: Bank = None  # type: ignore[assignment]  # set in pytest_configure when active
         self.bank_problems: list = []
+        self.previous_memory_limit: tuple[int, int] | None = None
         self.results: dict[str, TaskResult] = {}
         self.modules: dict[str, object] = {}
         self.missing: set[str] = set()
@@ -142,10 +144,12 @@ def pytest_configure(config: pytest.Config) -> None:
             f"'genprep practice <task-id>' (it creates my_solutions/), or pass the folder your files are in.")
     # Lenient: a broken question file elsewhere must not stop a learner's tests;
     # `genprep validate` (and the bank's own tests) report it.
-    state.bank, state.bank_problems = check_bank(state.root, check_code=False)
-    if state.bank is None:
+    task_ids = {t for p in (state.root / TASKS_DIR[0] / TASKS_DIR[1]).glob("test_*.py") if (t := _task_of_path(p))}
+    bank, state.bank_problems = check_bank(state.root, check_code=False, only=task_ids)
+    if bank is None:
         raise pytest.UsageError("--solutions needs a genprep checkout: run pytest inside it.\n"
                                 + BankError(state.bank_problems, state.root).report())
+    state.bank = bank
     if str(state.root) not in sys.path:  # reference mode imports solutions.<module>
         sys.path.insert(0, str(state.root))
 
@@ -203,13 +207,26 @@ class _NotStartedFile(pytest.File):
                                           reason=f"no {rel} yet — start it with: genprep practice {task}")
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
+    """In learner mode only tests/tasks/ is collected: genprep's own tests (and their
+    imports) are not the learner's business, and skipping them keeps feedback fast."""
+    state = _state(config)
+    if not (state.active and state.learner):
+        return None
+    tasks_dir = state.root / TASKS_DIR[0] / TASKS_DIR[1]
+    path = Path(str(collection_path)).resolve()
+    if path == tasks_dir or tasks_dir in path.parents or path in tasks_dir.parents:
+        return None
+    return True
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pycollect_makemodule(module_path: Path, parent):
     state = _state(parent.config)
     if not state.active:
         return None
     task = _task_of_path(Path(str(module_path)))
-    if state.learner and task in state.bank.tasks and not layout.learner_file(state.solutions_dir, task).is_file():
+    if task and state.learner and task in state.bank.tasks and not layout.learner_file(state.solutions_dir, task).is_file():
         return _NotStartedFile.from_parent(parent, path=module_path)
     return None
 
@@ -219,7 +236,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not state.active:
         return
     tasks = state.bank.tasks
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         task = task_of(item)
         if task is None:
@@ -371,7 +389,7 @@ def impl(request: pytest.FixtureRequest):
     missing = [n for n in solution.names if not hasattr(module, n)]
     guarded = _Guarded(module, solution.names)
     if missing:
-        where = _shown(layout.learner_file(state.solutions_dir, task)) if state.learner else f"solutions/{solution.module}.py"
+        where = _where(state, task)
         pytest.fail(f"{where} does not define {', '.join(missing)}; the task '{task}' needs: "
                     f"{', '.join(solution.names)}", pytrace=False)
     return guarded
@@ -425,8 +443,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     result = state.results[task]
     excinfo = call.excinfo
     if report.failed and excinfo is not None:
-        where = (_shown(layout.learner_file(state.solutions_dir, task)) if state.learner
-                 else f"solutions/{state.bank.tasks[task].solution.module}.py") if task in state.bank.tasks else task
+        where = _where(state, task)
         if excinfo.errisinstance(NotImplementedError):
             report.longrepr = (f"not attempted: {where} still raises NotImplementedError.\n"
                                f"Write your solution there, then run this again.")
@@ -454,11 +471,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if excinfo.errisinstance(CheckFailed):
             report.longrepr = f"{item.nodeid}\n  {excinfo.value}"
         result.failed += 1
-        result.failures.append(f"{item.name}: {str(excinfo.value).splitlines()[0][:300] if str(excinfo.value) else type(excinfo.value).__name__}")
+        first_line = str(excinfo.value).splitlines()[0][:300] if str(excinfo.value) else type(excinfo.value).__name__
+        result.failures.append(f"{item.name}: {first_line}")
     elif report.when == "call" and report.passed:
         result.passed += 1
     elif report.skipped and report.when == "setup":
         result.skipped += 1
+
+
+def _where(state: _State, task: str) -> str:
+    """The file that holds the implementation under test, for messages."""
+    if state.learner:
+        return _shown(layout.learner_file(state.solutions_dir, task))
+    solution = state.bank.tasks[task].solution if task in state.bank.tasks else None
+    return f"solutions/{solution.module}.py" if solution else task
 
 
 def _trim_captured_output(report: pytest.TestReport) -> None:

@@ -9,7 +9,6 @@ import yaml
 from .loader import SLUG, check_bank
 from .schema import DIFFICULTIES, QUESTION_TYPES
 
-
 # Editors with the YAML language server complete and check fields with this.
 from .tidy import MODELINE as _MODELINE
 
@@ -65,7 +64,8 @@ def scaffold(root: Path, args) -> Path:
         if not tasks:
             raise ScaffoldError("a formula question needs a coding task to verify it, and the bank has none yet")
         data["verified_by"] = tasks[0]
-    data["pitfalls"] = [{"zh": "（一个常见的错误说法，以及为什么错。）", "en": "(A wrong answer that circulates, and why it is wrong.)"}]
+    data["pitfalls"] = [{"zh": "（一个常见的错误说法，以及为什么错。）",
+                         "en": "(A wrong answer that circulates, and why it is wrong.)"}]
     data["hints"] = [{"zh": "（第一条提示。）", "en": "(First hint.)"}]
     data["references"] = []
     path = root / "questions" / topic / f"{qid}.yaml"

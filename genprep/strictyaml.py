@@ -133,5 +133,6 @@ def read(path: Path) -> tuple[Document | None, list[Problem]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, [Problem(path, line, "", f"is not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start}); save the file as UTF-8")]
+        message = f"is not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start}); save the file as UTF-8"
+        return None, [Problem(path, line, "", message)]
     return parse(text, path)

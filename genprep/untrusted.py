@@ -72,9 +72,16 @@ class _Scanner(HTMLParser):
     handle_startendtag = handle_starttag
 
 
+_TAGS = re.compile(r"<[!/]?[a-zA-Z][^>]*>?")
+
+
 def html_problems(html: str) -> list[str]:
-    """Unsafe constructs in rendered page content (not the theme around it)."""
+    """Unsafe constructs in rendered page content (not the theme around it).
+
+    Only the tags matter (elements and attributes), so only they are parsed:
+    the text between them, most of a page, is skipped.
+    """
     scanner = _Scanner()
-    scanner.feed(html)
+    scanner.feed("".join(_TAGS.findall(html)))
     scanner.close()
     return scanner.problems

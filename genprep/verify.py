@@ -64,7 +64,7 @@ def verify(bank: Bank, tasks: list[str] | None = None, timeout: float = 60.0, wo
             rounds.append((folder, names))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda r: (r, _run(root, r[0], sorted(r[1]), timeout)), rounds))
-        for (folder, names), outcome in results:
+        for (_folder, names), outcome in results:
             for t, candidate in sorted(names.items()):
                 r = outcome.get(t, {})
                 if candidate == "stub":

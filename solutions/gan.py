@@ -22,7 +22,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
 # ---------------------------------------------------------------------------
 # Losses, on logits: log σ(ℓ) = −softplus(−ℓ) and log(1 − σ(ℓ)) = −softplus(ℓ),
 # both finite for any ℓ (σ(ℓ) itself rounds to 0 or 1 for |ℓ| ≳ 17 in float32).

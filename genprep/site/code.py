@@ -8,8 +8,10 @@ from pathlib import Path
 from .. import layout
 from ..model import Bank, Question
 
+Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
-def _defs(path: Path) -> tuple[str, dict[str, ast.AST]]:
+
+def _defs(path: Path) -> tuple[str, dict[str, Def]]:
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
     return source, {n.name: n for n in tree.body
@@ -43,7 +45,8 @@ def signatures(bank: Bank, q: Question) -> list[str]:
                 if isinstance(m, ast.FunctionDef) and (not m.name.startswith("_") or m.name == "__init__"):
                     out.append(f"    def {m.name}({ast.unparse(m.args)})" + (f" -> {ast.unparse(m.returns)}" if m.returns else ""))
         else:
-            out.append(f"def {node.name}({ast.unparse(node.args)})" + (f" -> {ast.unparse(node.returns)}" if node.returns else ""))
+            returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+            out.append(f"def {node.name}({ast.unparse(node.args)}){returns}")
     return out
 
 

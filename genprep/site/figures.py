@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from ..model import Text
 
@@ -23,7 +24,7 @@ class Figure:
     name: str
     question: str
     caption: Text
-    draw: Callable[[], object]
+    draw: Callable[[], Any]  # returns a matplotlib Figure
 
 
 def _plt():
@@ -136,6 +137,7 @@ def draw_gan_1d():
     plt = _plt()
     torch = _seed(0)
     from torch import nn
+
     from solutions.gan import train_step
     G = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1))
     D = nn.Sequential(nn.Linear(1, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
@@ -191,7 +193,7 @@ def draw_vae_traversal():
     x = _digits()
     model = VAE(64, 2, hidden=96)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for step in range(800):
+    for _ in range(800):
         batch = x[torch.randint(0, len(x), (128,))]
         logits, mu, logvar = model(batch)
         loss = vae_loss(batch, logits, mu, logvar)
@@ -225,7 +227,8 @@ def draw_ddpm():
     for i, t in enumerate(steps):
         a = fig.add_subplot(2, 2 * len(steps) // 2, len(steps) // 2 + 1 + i + (i // 3) * (len(steps) // 2))
         xt = q_sample(x0, torch.tensor([t]), noise, abar)
-        a.imshow(xt[0].numpy(), cmap="gray_r", vmin=-2.5, vmax=2.5), a.set_xticks([]), a.set_yticks([]), a.set_title(f"t={t}", fontsize=7)
+        a.imshow(xt[0].numpy(), cmap="gray_r", vmin=-2.5, vmax=2.5)
+        a.set_xticks([]), a.set_yticks([]), a.set_title(f"t={t}", fontsize=7)
     fig.tight_layout()
     return fig
 

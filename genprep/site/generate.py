@@ -15,8 +15,8 @@ import textwrap
 from pathlib import Path
 
 from .. import layout
-from ..model import Bank, Question
 from ..markdown_text import normalize
+from ..model import Bank, Question
 from . import code
 
 LANGS = (("zh", "中文"), ("en", "English"))
@@ -116,7 +116,7 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
         for rid in q.related:
             r = bank.questions[rid]
             links.append(f"- [{md_inline(r.title.zh)} · {md_inline(r.title.en)}]({rid}.md)")
-        out.append(f"## 相关问题 · Related\n\n" + "\n".join(links) + "\n")
+        out.append("## 相关问题 · Related\n\n" + "\n".join(links) + "\n")
     if q.references:
         refs = [f"- {html.escape(r.authors)} ({r.year}). *{html.escape(r.title)}*. [{r.locator}]({r.link})"
                 for r in q.references]
@@ -239,20 +239,20 @@ def _mistakes_page(bank: Bank) -> str:
     return "\n".join(parts)
 
 
+PRINT_SLOT = '<div class="gp-print-slot" data-question="{id}"></div>'
+
+
 def _print_page(bank: Bank, topic_id: str) -> str:
-    """A whole topic on one page, both languages written out (no tabs), for printing or offline review."""
+    """A whole topic on one page, both languages shown (no tabs), for printing or offline review.
+
+    Each question is a slot that the MkDocs hook fills with that question's
+    already-rendered page content, so no answer is rendered twice.
+    """
     topic = bank.topic(topic_id)
     parts = [f"---\ntitle: \"{topic.title.zh} · {topic.title.en}（打印版 · printable）\"\nsearch:\n  exclude: true\n---\n",
              f"# {topic.title.zh} · {topic.title.en}\n", f"{topic.summary.zh}\n\n{topic.summary.en}\n"]
     for q in bank.in_topic(topic_id):
-        t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
-        parts.append(f"## {md_inline(q.title.zh)}\n\n{md_inline(q.title.en)} — {t[1]}, {d[1]} · [{q.id}](../q/{q.id}.md)\n")
-        if q.formula:
-            parts.append(f"$$\n{q.formula}\n$$\n")
-        for lang, label in LANGS:
-            parts.append(f"**{label}**\n\n{normalize(q.answer.get(lang))}\n")
-            if q.pitfalls:
-                parts.append(f"**{WORDS[lang]['pitfalls']}**\n\n" + "\n".join(f"- {p.text.get(lang)}" for p in q.pitfalls) + "\n")
+        parts.append(f"[{q.id}](../q/{q.id}.md)\n{{: .gp-print-id }}\n\n" + PRINT_SLOT.format(id=q.id) + "\n")
     return "\n".join(parts)
 
 
@@ -271,12 +271,13 @@ def pages(bank: Bank, figures: dict | None = None) -> dict[str, str]:
                            "glossary.md": _glossary_page(bank)}
     for t in bank.topics:
         out[topic_url(t.id)] = _topic_page(bank, t.id)
-        out[f"topics/print-{t.id}.md"] = _print_page(bank, t.id)
         qs = bank.in_topic(t.id)
         for i, q in enumerate(qs):
             prev = qs[i - 1] if i > 0 else None
             nxt = qs[i + 1] if i + 1 < len(qs) else None
             out[question_url(q)] = _question_page(bank, q, prev, nxt, figures.get(q.id, ()))
+    for t in bank.topics:
+        out[f"topics/print-{t.id}.md"] = _print_page(bank, t.id)
     return out
 
 

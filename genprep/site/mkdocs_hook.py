@@ -3,19 +3,21 @@ page's counts and the offline MathJax assets. All logic lives in generate.py."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from mkdocs.structure.files import File, Files
 
 from genprep.errors import BankError
 from genprep.loader import load_bank
+from genprep.model import Bank
 from genprep.site import figures as figure_registry
 from genprep.site.generate import counts_table, pages
 from genprep.untrusted import html_problems
 
 log = logging.getLogger("mkdocs.plugins.genprep")
 COUNTS_MARKER = "<!-- genprep:counts -->"
-_bank = None
+_bank: Bank = None  # type: ignore[assignment]  # loaded in on_config
 
 
 def _root(config) -> Path:
@@ -41,7 +43,7 @@ def on_config(config):
     try:
         _bank = load_bank(_root(config))
     except BankError as exc:
-        raise SystemExit(f"genprep: the question bank has problems; the site is not built:\n{exc.report()}")
+        raise SystemExit(f"genprep: the question bank has problems; the site is not built:\n{exc.report()}") from None
     topics = [{"全部主题 · All topics": "topics/index.md"}] + [
         {f"{t.title.zh} · {t.title.en}": f"topics/{t.id}.md"} for t in _bank.topics]
     nav = []
@@ -82,4 +84,29 @@ def on_page_content(html: str, page, config, files) -> str:
     if problems:
         raise SystemExit(f"genprep: unsafe HTML in {page.file.src_uri}: {'; '.join(problems[:5])}. "
                          "Question text may only use Markdown (see genprep/untrusted.py).")
+    if page.file.src_uri.startswith("q/"):
+        _rendered[page.file.src_uri[2:-3]] = html  # reused by the printable topic pages
     return html
+
+
+_rendered: dict[str, str] = {}
+_SLOT = re.compile(r'<div class="gp-print-slot" data-question="([a-z0-9-]+)"></div>')
+_SIBLING = re.compile(r'href="\.\./(?!\.)')  # ../other-question/ from /q/x/ is ../../q/other-question/ here
+
+
+def on_post_page(output: str, page, config) -> str:
+    """Fill a printable topic page's slots with the questions' rendered content.
+
+    Every page's content is rendered (on_page_content) before any page is
+    written (on_post_page), so all questions are available here.
+    """
+    if not page.file.src_uri.startswith("topics/print-"):
+        return output
+
+    def fill(match: re.Match) -> str:
+        body = _rendered.get(match.group(1), "")
+        body = body.replace("<h1", "<h2").replace("</h1>", "</h2>")
+        body = _SIBLING.sub('href="../../q/', body)
+        return f'<section class="gp-print-question">{body}</section>'
+
+    return _SLOT.sub(fill, output)

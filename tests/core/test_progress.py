@@ -1,11 +1,11 @@
 """`genprep progress` on a workspace with a solved, a failing, an untouched and a missing task."""
 from __future__ import annotations
 
-from conftest import CODING, TASK_TEST, write
-
 from genprep.cli import main
 from genprep.loader import load_bank
 from genprep.practice import write_stub
+
+from conftest import CODING, TASK_TEST, write
 
 
 def add_task(root, task):

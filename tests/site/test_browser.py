@@ -1,7 +1,10 @@
 """The built site in headless Chromium: formulas, language tabs, search, filters, offline."""
 from __future__ import annotations
 
+import os
 from urllib.parse import urlparse
+
+import pytest
 
 
 def _local_only(page):
@@ -59,3 +62,61 @@ def test_topic_filters(page, site_url):
     assert 0 < len(visible) <= total
     assert all("coding" in r.inner_text() for r in visible)
     _local_only(page)
+
+
+@pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("GENPREP_SLOW")),
+                    reason="typesets every formula of the bank (~40 s); runs in CI and `./dev test` (GENPREP_SLOW=1)")
+def test_every_formula_typesets_without_errors(page, site_url):
+    """The printable topic pages hold every question's answer: together they cover every formula."""
+    from genprep.loader import load_bank
+
+    from conftest import ROOT
+    errors = {}
+    for topic in load_bank(ROOT).topics:
+        page.goto(f"{site_url}/topics/print-{topic.id}/")
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+        page.evaluate("MathJax.startup.promise")
+        bad = page.locator("mjx-merror").all_inner_texts()
+        raw = page.evaluate("""() => [...document.querySelectorAll('article p, article li')]
+                                 .map(e => e.innerText).filter(t => t.includes('$$'))""")
+        if bad or raw:
+            errors[topic.id] = (bad[:3], raw[:2])
+    assert errors == {}, f"TeX errors or raw $$ on: {errors}"
+    assert page.console_errors == []
+    _local_only(page)
+
+
+def test_figures_load(page, site_url):
+    page.goto(f"{site_url}/q/sinusoidal-positional-encoding/")
+    img = page.locator(".gp-figure img").first
+    img.wait_for()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth > 100", img.element_handle())
+    _local_only(page)
+
+
+def test_dark_mode_toggle(page, site_url):
+    page.goto(f"{site_url}/")
+    before = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+    page.locator("label.md-header__button[for^='__palette']").first.click()
+    after = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+    assert {before, after} == {"default", "slate"}
+
+
+# The page-weight budget of a question page: its HTML at most 150 KB, everything it
+# loads (MathJax, theme, fonts, the search index for the whole bank) at most 8 MB,
+# uncompressed, as served by `mkdocs serve` or a static server without gzip.
+HTML_BUDGET = 150_000
+TOTAL_BUDGET = 8_000_000
+
+
+def test_question_page_weight_budget(page, site_url, built_site):
+    html = (built_site / "q" / "kl-normal" / "index.html").stat().st_size
+    assert html <= HTML_BUDGET, f"question page HTML is {html} bytes (budget {HTML_BUDGET})"
+    sizes = {}
+    page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.ok else None)
+    page.goto(f"{site_url}/q/kl-normal/")
+    page.wait_for_selector("mjx-container")
+    page.wait_for_load_state("networkidle")
+    total = sum(sizes.values())
+    largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+    assert total <= TOTAL_BUDGET, f"a question page loads {total} bytes (budget {TOTAL_BUDGET}); largest: {largest}"

@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
-
-from conftest import ROOT, build
 
 from genprep.loader import load_bank
+
+from conftest import ROOT, build
 
 EXTERNAL_LOAD = re.compile(r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=["'](?:https?:)?//""", re.I)
 
@@ -69,3 +68,27 @@ def test_every_formula_is_handed_to_mathjax(built_site):
             i = text.index("$")
             leftovers.append(f"{page.parent.name}: …{text[max(0, i - 60):i + 60]}…")
     assert leftovers == [], "raw $ left (a formula MathJax will not see):\n" + "\n".join(leftovers[:10])
+
+
+def test_printable_topic_pages_hold_every_question(built_site):
+    bank = load_bank(ROOT)
+    for t in bank.topics:
+        page = (built_site / "topics" / f"print-{t.id}" / "index.html").read_text(encoding="utf-8")
+        for q in bank.in_topic(t.id):
+            assert f"/q/{q.id}/" in page, f"print-{t.id} lacks {q.id}"
+
+
+_HREF = re.compile(r'(?:href|src)="([^"#?:]+)(?:[#?][^"]*)?"')
+
+
+def test_every_relative_link_resolves(built_site):
+    """Including the links inside question content copied into the printable topic pages."""
+    broken = []
+    for page in built_site.rglob("*.html"):
+        for target in _HREF.findall(page.read_text(encoding="utf-8")):
+            if target.startswith(("/", "data")):
+                continue
+            resolved = (page.parent / target).resolve()
+            if not (resolved.is_file() or (resolved / "index.html").is_file()):
+                broken.append(f"{page.relative_to(built_site)} -> {target}")
+    assert broken == [], broken[:10]

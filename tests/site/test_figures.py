@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
-
-from conftest import ROOT
 
 from genprep.loader import check_bank
 from genprep.site import figures
+
+from conftest import ROOT
 
 
 def test_every_figure_belongs_to_a_question():

@@ -1,7 +1,8 @@
 """bce-with-logits: mean binary cross-entropy computed from logits, targets in [0, 1]."""
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_scalar, expect_unchanged
 

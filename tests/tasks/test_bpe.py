@@ -3,7 +3,8 @@
 The classic example is worked out by hand below (Sennrich et al. 2016, arXiv:1508.07909), following the
 contract's tie-breaking rule; a brute-force pair counter written here re-derives every merge of any corpus.
 """
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect
 

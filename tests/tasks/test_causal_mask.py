@@ -1,7 +1,8 @@
 """causal-mask: (n, n) bool, True on and below the diagonal (True = may attend)."""
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor
 

@@ -1,7 +1,8 @@
 """cross-entropy: mean negative log-likelihood of integer targets under softmax(logits)."""
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_scalar, expect_unchanged
 

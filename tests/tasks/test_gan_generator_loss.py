@@ -1,7 +1,8 @@
 """gan-generator-loss: non-saturating −mean log σ(ℓ), or minimax mean log(1 − σ(ℓ)), on logits."""
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_scalar
 

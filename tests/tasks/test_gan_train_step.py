@@ -95,7 +95,7 @@ def run_impl(impl, G, D, real, z, opt_G, opt_D):
 
 def test_one_step_equals_the_autograd_oracle(impl):
     G, D = make_models(0)
-    G0, D0 = params(G), params(D)
+    G0 = params(G)
     oracle_G, oracle_D = copy.deepcopy(G).double(), copy.deepcopy(D).double()
     (real, z), = batches(0, 1)
     lr_G, lr_D = 0.4, 0.7

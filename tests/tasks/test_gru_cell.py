@@ -1,26 +1,22 @@
 """gru-cell: one GRU step (gates r, z, n), checked against nn.GRUCell and, unrolled, nn.GRU."""
 import torch
 import torch.nn as nn
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect_close, expect_tensor
+
+import _recurrent
 
 HINT = ("Split x @ W_ih.T + b_ih and h @ W_hh.T + b_hh SEPARATELY into r, z, n blocks; r and z are sigmoids of "
         "the sums; n = tanh(i_n + r * h_n) (r multiplies W_hn h + b_hn); h' = (1 - z) * n + z * h.")
 
 
 def random_cell(d_in, d_h, seed):
-    """An nn.GRUCell with random weights and non-zero biases, in float64 (the oracle)."""
-    g = torch.Generator().manual_seed(seed)
-    cell = nn.GRUCell(d_in, d_h).double()
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(0.6 * torch.randn(p.shape, generator=g, dtype=torch.float64))
-    return cell
+    return _recurrent.random_cell(nn.GRUCell, d_in, d_h, seed)
 
 
-def weights(cell, dtype=torch.float32):
-    return [p.detach().to(dtype).clone() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+weights = _recurrent.weights
 
 
 def check_one_step(impl, B, d_in, d_h, seed):

@@ -2,7 +2,8 @@
 import math
 
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from torch.distributions import Normal, kl_divergence
 
 from genprep.checks import expect, expect_close, expect_tensor

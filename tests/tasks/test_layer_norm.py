@@ -1,7 +1,8 @@
 """layer-norm: weight · (x − μ)/√(σ² + eps) + bias over the last dim, with the biased variance."""
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor
 

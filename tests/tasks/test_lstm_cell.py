@@ -1,26 +1,22 @@
 """lstm-cell: one LSTM step (gates i, f, g, o), checked against nn.LSTMCell and, unrolled, nn.LSTM."""
 import torch
 import torch.nn as nn
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor
+
+import _recurrent
 
 HINT = ("gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh, split into 4 blocks in PyTorch's order i, f, g, o; "
         "i, f, o use sigmoid, g uses tanh; c' = f*c + i*g, h' = o*tanh(c').")
 
 
 def random_cell(d_in, d_h, seed):
-    """An nn.LSTMCell with random weights and non-zero biases, in float64 (the oracle)."""
-    g = torch.Generator().manual_seed(seed)
-    cell = nn.LSTMCell(d_in, d_h).double()
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(0.6 * torch.randn(p.shape, generator=g, dtype=torch.float64))
-    return cell
+    return _recurrent.random_cell(nn.LSTMCell, d_in, d_h, seed)
 
 
-def weights(cell, dtype=torch.float32):
-    return [p.detach().to(dtype).clone() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+weights = _recurrent.weights
 
 
 def call(impl, x, h, c, W, what):

@@ -1,7 +1,8 @@
 """multi-head-attention: MultiHeadAttention(d_model, n_heads, bias) against nn.MultiheadAttention with copied weights."""
 import torch
 import torch.nn as nn
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor
 

@@ -1,7 +1,8 @@
 """perplexity: exp of the mean token NLL over non-ignored targets; logits (..., V), class dim last."""
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect_scalar
 

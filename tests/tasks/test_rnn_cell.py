@@ -1,26 +1,22 @@
 """rnn-cell: one vanilla RNN step, checked against nn.RNNCell / nn.RNN with copied weights."""
 import torch
 import torch.nn as nn
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect_close, expect_tensor
+
+import _recurrent
 
 HINT = ("h' = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh): PyTorch stores W_ih as (d_h, d_in), so multiply by "
         "its transpose, and add BOTH biases.")
 
 
 def random_cell(d_in, d_h, seed):
-    """An nn.RNNCell with random weights and clearly non-zero biases, in float64 (the oracle)."""
-    g = torch.Generator().manual_seed(seed)
-    cell = nn.RNNCell(d_in, d_h).double()
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(0.6 * torch.randn(p.shape, generator=g, dtype=torch.float64))
-    return cell
+    return _recurrent.random_cell(nn.RNNCell, d_in, d_h, seed)
 
 
-def weights(cell, dtype=torch.float32):
-    return [p.detach().to(dtype).clone() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+weights = _recurrent.weights
 
 
 def check_one_step(impl, B, d_in, d_h, seed):

@@ -1,8 +1,9 @@
 """rotary-embedding: apply_rotary(x, positions, base) rotates each pair (x[2i], x[2i+1]) by p·base^(−2i/d)."""
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.checks import expect_close, expect_tensor
 
 HINT = ("Treat (x[..., 2i], x[..., 2i+1]) as the complex number x[2i] + i·x[2i+1] and multiply it by e^{iθ}, "
         "θ = positions[t] · base^(−2i/d): y[2i] = x[2i]cos θ − x[2i+1]sin θ, y[2i+1] = x[2i]sin θ + x[2i+1]cos θ. "
@@ -11,7 +12,7 @@ HINT = ("Treat (x[..., 2i], x[..., 2i+1]) as the complex number x[2i] + i·x[2i+
 
 def oracle(x, positions, base=10000.0):
     """Complex multiplication in float64: view pairs as complex numbers, multiply by e^{iθ}."""
-    T, d = x.shape[-2], x.shape[-1]
+    d = x.shape[-1]
     z = torch.view_as_complex(x.double().reshape(*x.shape[:-1], d // 2, 2).contiguous())  # (..., T, d/2)
     theta = positions.double()[:, None] * base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (T, d/2)
     rotated = z * torch.polar(torch.ones_like(theta), theta)

@@ -6,7 +6,8 @@ probabilities until their sum reaches top_p — the crossing token included.
 import math
 
 import torch
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor, expect_unchanged
 

@@ -1,7 +1,8 @@
 """scaled-dot-product-attention: softmax(q kᵀ/√d) v with a boolean mask (True = may attend)."""
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor
 
@@ -78,7 +79,8 @@ def attention_case(draw):
     lq, lk, d, dv = (draw(st.integers(1, 5)) for _ in range(4))
     seed = draw(st.integers(0, 2**16))
     g = torch.Generator().manual_seed(seed)
-    q, k, v = torch.randn(*batch, lq, d, generator=g), torch.randn(*batch, lk, d, generator=g), torch.randn(*batch, lk, dv, generator=g)
+    q = torch.randn(*batch, lq, d, generator=g)
+    k, v = torch.randn(*batch, lk, d, generator=g), torch.randn(*batch, lk, dv, generator=g)
     mask = None
     if draw(st.booleans()):
         mask = torch.rand(lq, lk, generator=g) > 0.5

@@ -1,6 +1,7 @@
 """stable-softmax: softmax(x, dim=-1), checked against torch.softmax."""
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor, expect_unchanged
 

@@ -1,7 +1,8 @@
 """transformer-block: pre-norm block x + attn(ln1(x)), then + ff(ln2(·)), against nn.TransformerEncoderLayer."""
 import torch
 import torch.nn as nn
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor
 

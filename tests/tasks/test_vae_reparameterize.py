@@ -1,6 +1,7 @@
 """vae-reparameterize: z = μ + exp(½·logvar)·ε, differentiable in μ and logvar."""
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_tensor
 
