@@ -87,3 +87,24 @@ def expect_unchanged(before: torch.Tensor, after: torch.Tensor, what: str) -> No
     if not torch.equal(before, after):
         raise CheckFailed(f"{what} was modified in place; do not write into your inputs "
                           "(use out-of-place ops like x - m instead of x.sub_(m))")
+
+
+def expect_deterministic(fn, *args, what: str, **kwargs) -> Any:
+    """Call `fn` twice on copies of the same inputs; the results must be identical.
+
+    For tasks whose contract has no randomness: a result that changes between
+    calls means the implementation draws random numbers (or depends on state)
+    where it must not. Returns the first result.
+    """
+    def copy(v):
+        return v.clone() if isinstance(v, torch.Tensor) else v
+
+    first = fn(*map(copy, args), **{k: copy(v) for k, v in kwargs.items()})
+    second = fn(*map(copy, args), **{k: copy(v) for k, v in kwargs.items()})
+    pairs = list(zip(first, second)) if isinstance(first, tuple) else [(first, second)]
+    for a, b in pairs:
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape \
+                and not torch.equal(a.detach().nan_to_num(), b.detach().nan_to_num()):
+            raise CheckFailed(f"{what} gave different results for the same input on two calls — the task is "
+                              "deterministic: remove random draws (torch.rand, dropout) and hidden state between calls.")
+    return first

@@ -82,3 +82,13 @@ def test_display_math_inside_a_paragraph_becomes_its_own_block():
 def test_display_math_inside_a_list_item_stays_in_the_item():
     got = normalize("1. text:\n   $$a=b$$\n   more\n2. next")
     assert got == "1. text:  \n   $\\displaystyle a=b$  \n   more\n2. next"
+
+
+def test_tidy_formats_question_files(tmp_path):
+    from genprep.tidy import MODELINE
+    from genprep.tidy import main as tidy_main
+    path = tmp_path / "q.yaml"
+    path.write_text("id: x   \r\ntype: concept\n\n\n", encoding="utf-8")
+    assert tidy_main([str(path)]) == 1  # changed, as formatters report
+    assert path.read_text(encoding="utf-8") == f"{MODELINE}\nid: x\ntype: concept\n"
+    assert tidy_main([str(path)]) == 0  # already tidy

@@ -169,3 +169,25 @@ def test_the_memory_limit_is_lifted_after_the_run(repo):
     learner(repo, "def double(x):\n    return 2 * x\n")
     run(repo, "tests", "--solutions", "mine", "--memory-limit", "2").assert_outcomes(passed=2)
     assert resource.getrlimit(resource.RLIMIT_AS) == before
+
+
+@pytest.mark.parametrize("body, message", [
+    ("    return (2 * x).tolist()", "*should return a torch.Tensor, but returned list*"),
+    ("    return (2 * x).double()", "*returned dtype torch.float64, expected torch.float32*"),
+    ("    return (2 * x)[:2]", "*returned shape (2,), expected (4,)*"),
+    ("    return x / 0 * 0", "*contains nan at index*"),
+    ("    import torch\n    return 2 * x + torch.rand_like(x)", "*is wrong at * entries*"),
+])
+def test_wrong_kinds_of_results_are_named(repo, body, message):
+    learner(repo, f"def double(x):\n{body}\n")
+    result = run(repo, "tests", "--solutions", "mine", "-k", "doubles")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines([message])
+
+
+def test_nondeterministic_results_are_named(repo):
+    write(repo.path / "tests" / "tasks" / "test_good_task.py",
+          "import torch\nfrom genprep.checks import expect_deterministic\n\n\n"
+          "def test_same_input_same_output(impl):\n    expect_deterministic(impl.double, torch.ones(3), what='double(x)')\n")
+    learner(repo, "import torch\n\n\ndef double(x):\n    return 2 * x + torch.rand(1)\n")
+    run(repo, "tests", "--solutions", "mine").stdout.fnmatch_lines(["*gave different results for the same input*"])
