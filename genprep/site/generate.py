@@ -35,6 +35,10 @@ WORDS = {
 }
 
 
+PRACTICE_HEADING = "动手练习 · Practise it"
+PRACTICE_ANCHOR = "动手练习--practise-it"  # pymdownx.slugs.slugify(case="lower"), as configured in mkdocs.yml
+
+
 def question_url(q: Question) -> str:
     return f"q/{q.id}.md"
 
@@ -137,7 +141,7 @@ def _coding_section(bank: Bank, q: Question) -> str:
     sig = "\n".join(code.signatures(bank, q))
     tests = code.test_names(bank, q.task)
     test_list = "\n".join(f"- `{t}`" for t in tests)
-    return f"""## 动手练习 · Practise it
+    return f"""## {PRACTICE_HEADING}
 
 ```bash
 genprep practice {q.task}          # writes my_solutions/{module}.py
@@ -232,7 +236,8 @@ def _mistakes_page(bank: Bank) -> str:
                     if p.wrong_variant:
                         task, _, variant = p.wrong_variant.partition("/")
                         file = f"tests/wrong/{layout.module_name(task)}/{layout.module_name(variant)}.py"
-                        line += f" — *{WORDS[lang]['rejected']}*: `{file}`"
+                        # the task's page lists, under "Practise it", the tests that reject this file
+                        line += f" — *{WORDS[lang]['rejected']}*: [`{file}`](q/{task}.md#{PRACTICE_ANCHOR})"
                     lines.append(line)
                 return "\n".join(lines)
             parts.append(f"### [{md_inline(q.title.zh)} · {md_inline(q.title.en)}](q/{q.id}.md)\n\n{_tabs(items)}\n")

@@ -92,3 +92,10 @@ def test_every_relative_link_resolves(built_site):
             if not (resolved.is_file() or (resolved / "index.html").is_file()):
                 broken.append(f"{page.relative_to(built_site)} -> {target}")
     assert broken == [], broken[:10]
+
+
+def test_practice_anchor_matches_the_configured_slugify():
+    from pymdownx.slugs import slugify
+
+    from genprep.site.generate import PRACTICE_ANCHOR, PRACTICE_HEADING
+    assert slugify(case="lower")(PRACTICE_HEADING, "-") == PRACTICE_ANCHOR
