@@ -134,14 +134,18 @@ def cmd_pages(args) -> int:
 
 
 def cmd_check_tests(args) -> int:
-    from .verify import verify
+    from .verify import VerifyError, verify
     bank = _bank(args)
     tasks = args.task or None
     unknown = [t for t in tasks or [] if t not in bank.tasks]
     if unknown:
         print(f"genprep: unknown task(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    verdicts = verify(bank, tasks, timeout=args.timeout)
+    try:
+        verdicts = verify(bank, tasks, timeout=args.timeout)
+    except VerifyError as exc:
+        print(f"genprep: {exc}\nRun `pytest --solutions <folder>` to see the error in full.", file=sys.stderr)
+        return 1
     bad = [v for v in verdicts if not v.ok]
     for v in verdicts:
         if args.verbose or not v.ok:

@@ -21,6 +21,10 @@ from .model import Bank
 from .practice import stub_source
 
 
+class VerifyError(Exception):
+    """pytest could not run at all; the message holds its output."""
+
+
 @dataclass
 class Verdict:
     task: str
@@ -36,7 +40,7 @@ def _run(root: Path, folder: Path, tasks: list[str], timeout: float) -> dict:
            *[str(layout.test_file(root, t).relative_to(root)) for t in tasks]]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if not report.exists():
-        raise RuntimeError(f"pytest did not run (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise VerifyError(f"pytest did not run (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return json.loads(report.read_text(encoding="utf-8"))["tasks"]
 
 
