@@ -62,7 +62,7 @@ def latency() -> None:
             q = bank.tasks[task]
             # a correct learner file: the reference module itself
             shutil.copy(layout.reference_file(ROOT, q.solution.module), layout.learner_file(folder, task))
-            t, proc = timed([PY, "-m", "pytest", "-q", "-p", "no:randomly", f"--solutions={folder}",
+            t, proc = timed([PY, "-m", "pytest", "-q", f"--solutions={folder}",
                              "-k", layout.module_name(task)])
             status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
             print(f"| {task} ({status}) | {t:.2f} s | {t / floor:.2f}× |")

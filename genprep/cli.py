@@ -151,8 +151,9 @@ def cmd_check_tests(args) -> int:
         if args.verbose or not v.ok:
             print(f"{'ok ' if v.ok else 'BAD'} {v.task:<32} {v.candidate:<34} {v.detail[:140]}")
     n_var = sum(v.candidate != "stub" for v in verdicts)
+    n_tasks = len({v.task for v in verdicts})
     print(f"{len(verdicts) - len(bad)} of {len(verdicts)} rejected as they must be "
-          f"({len({v.task for v in verdicts})} tasks: stubs and {n_var} known-wrong variants)")
+          f"({n_tasks} task{'s' * (n_tasks != 1)}: stubs and {n_var} known-wrong variant{'s' * (n_var != 1)})")
     return 1 if bad else 0
 
 

@@ -390,8 +390,8 @@ def check_bank(root: Path, check_code: bool | None = None,
 
     The bank holds the questions that loaded cleanly, even when other files
     have problems (None only when topics.yaml is missing).
-    `only` loads just the questions with these ids (file names) and skips the
-    checks between files: the pytest plugin needs only the coding tasks.
+    `only` loads just the questions with these ids (file names), no glossary,
+    and skips the checks between files: the pytest plugin needs only the coding tasks.
 
     `check_code` also checks each task's reference, tests and known-wrong
     variants; by default it is on when `root` has a solutions/ folder.
@@ -403,7 +403,7 @@ def check_bank(root: Path, check_code: bool | None = None,
         return None, [Problem(qdir / "topics.yaml", 0, "",
                               "not found: is this a genprep checkout? (run from the folder with questions/, or pass it)")]
     topics = _topics(root, problems)
-    glossary = _glossary(root, problems)
+    glossary = _glossary(root, problems) if only is None else []
     topic_ids = {t.id for t in topics}
     questions: dict[str, Question] = {}
     for path in sorted(qdir.rglob("*")):

@@ -181,8 +181,10 @@ def draw_kl_surface():
 
 def _digits():
     import torch
-    from sklearn.datasets import load_digits
-    x = torch.tensor(load_digits().data, dtype=torch.float32) / 16.0
+
+    from genprep.datasets import digits
+    pixels, _ = digits()
+    x = torch.tensor(pixels, dtype=torch.float32) / 16.0
     return (x > 0.5).float()
 
 

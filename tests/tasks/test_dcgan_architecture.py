@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from genprep.checks import expect, expect_tensor
+from genprep.datasets import digits
+from genprep.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
 
 HINT = ("Generator: transposed convolutions (kernel 4, stride 2, padding 1 doubles H and W) from a small feature "
         "map up to 8×8, tanh at the output. Discriminator: strided convolutions down to one logit per image, "
@@ -22,10 +24,10 @@ def one_thread():
         torch.set_num_threads(n)
 
 
-def digits():
+def digit_images():
     """sklearn's 1797 bundled 8×8 digit images (pixel values 0..16), scaled to [−1, 1], as (N, 1, 8, 8)."""
-    from sklearn.datasets import load_digits
-    return torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
+    pixels, _ = digits()
+    return torch.tensor(pixels, dtype=torch.float32).reshape(-1, 1, 8, 8) / 8.0 - 1.0
 
 
 def test_shapes_compose(impl):
@@ -77,13 +79,13 @@ def bce(logits, target):
 
 
 def split_digits():
-    X = digits()
+    X = digit_images()
     perm = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
     return X[perm[:1500]], X[perm[1500:]]  # 1500 for training, 297 held out
 
 
 def adam(module):
-    return torch.optim.Adam(module.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    return Adam(module.parameters(), lr=2e-3, betas=(0.5, 0.999))
 
 
 def test_short_training_moves_the_discriminator_accuracy_off_chance(impl):

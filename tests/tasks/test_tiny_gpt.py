@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from genprep.checks import CheckFailed, expect, expect_tensor
+from genprep.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
 
 # The next character depends on the POSITION, not on the previous characters: inside the first run every position
 # sees only 'a's, so a model without positional information computes the same prediction at positions 0..7 and
@@ -77,7 +78,7 @@ def test_memorizes_a_position_dependent_text_and_greedy_generate_reproduces_it(i
     V, T = len(CHARS), len(TEXT)
     model = impl.TinyGPT(vocab_size=V, d_model=32, n_heads=4, n_layers=2, max_len=T)
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    opt = Adam(model.parameters(), lr=LR)
     inputs, targets = DATA[:, :-1], DATA[0, 1:]
     for step in range(STEPS):
         logits = model(inputs)
