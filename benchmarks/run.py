@@ -118,7 +118,7 @@ def site() -> None:
             cache = ROOT / ".cache"
             if cache.is_dir():  # reuse drawn figures: this measures page generation, not matplotlib
                 shutil.copytree(cache, root / ".cache")
-            t, proc = timed([PY, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)], cwd=root,
+            t, proc = timed([PY, "-m", "mkdocs", "build", "--strict", "-d", str(out)], cwd=root,
                             repeat=1 if factor > 1 else 3)
             if proc.returncode != 0:
                 print(f"| {factor}× | {n} | build failed: {proc.stderr[-300:]} | | |")

@@ -14,6 +14,11 @@ _COMMAND = re.compile(r"\\([A-Za-z]+)")
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$(?!\$)", re.S)
 _CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+_ESCAPED = re.compile(r"\\.", re.S)
+_BRACE = re.compile(r"[{}]")
+_LEFT = re.compile(r"\\left(?![a-zA-Z])")
+_RIGHT = re.compile(r"\\right(?![a-zA-Z])")
+_DOLLAR = re.compile(r"(?<!\\)\$")
 
 # Commands authors mistype most; MathJax renders them as red error text.
 _NOT_MATHJAX = {"dfracc", "mathbbm", "bm", "textsc", "newcommand", "def", "usepackage"}
@@ -23,24 +28,15 @@ def problems(tex: str, display: bool = True) -> list[str]:
     """Problems in one formula (without the surrounding $ delimiters)."""
     out: list[str] = []
     depth = 0
-    escaped = False
-    for ch in tex:
-        if escaped:
-            escaped = False
-            continue
-        if ch == "\\":
-            escaped = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth < 0:
-                out.append("formula has a '}' without a matching '{'")
-                break
+    for brace in _BRACE.findall(_ESCAPED.sub("", tex)):  # \{ and \} are literal braces
+        depth += 1 if brace == "{" else -1
+        if depth < 0:
+            out.append("formula has a '}' without a matching '{'")
+            break
     if depth > 0:
         out.append(f"formula has {depth} unclosed '{{'")
-    lefts = len(re.findall(r"\\left(?![a-zA-Z])", tex))
-    rights = len(re.findall(r"\\right(?![a-zA-Z])", tex))
+    lefts = len(_LEFT.findall(tex))
+    rights = len(_RIGHT.findall(tex))
     if lefts != rights:
         out.append(f"formula has {lefts} \\left but {rights} \\right; they must pair up")
     stack: list[str] = []
@@ -53,7 +49,7 @@ def problems(tex: str, display: bool = True) -> list[str]:
     else:
         if stack:
             out.append(f"\\begin{{{stack[-1]}}} is never closed with \\end{{{stack[-1]}}}")
-    if re.search(r"(?<!\\)\$", tex):
+    if _DOLLAR.search(tex):
         out.append("formula contains '$'; write the formula without $ delimiters")
     unknown = sorted(set(_COMMAND.findall(tex)) & _NOT_MATHJAX)
     if unknown:

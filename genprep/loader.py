@@ -6,7 +6,11 @@ relations between files (ids, topics, related, verified_by, tasks).
 from __future__ import annotations
 
 import ast
+import multiprocessing
+import os
 import re
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import latex, layout, untrusted
@@ -384,6 +388,28 @@ def _task_files(root: Path, q: Question, problems: list[Problem]) -> None:
                                 f"{layout.wrong_dir(root, q.task).relative_to(root)}/"))
 
 
+PARALLEL_FROM = 1000  # question files; below this, starting processes costs more than it saves
+
+
+def _read_question(path: Path, topic_ids: set[str]) -> tuple[Path, Question | None, list[Problem]]:
+    doc, problems = read(path)
+    if doc is None:
+        return path, None, problems
+    q, found = _question_from(doc, topic_ids)
+    return path, q, problems + found
+
+
+def _read_questions(paths: list[Path], topic_ids: set[str]) -> list[tuple[Path, Question | None, list[Problem]]]:
+    """Each file checked on its own, in order; a large bank is read by one process per core
+    (forked, so only from a single-threaded process: `mkdocs serve` reads in one)."""
+    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if (len(paths) < PARALLEL_FROM or jobs < 2 or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return [_read_question(path, topic_ids) for path in paths]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_read_question, paths, [topic_ids] * len(paths), chunksize=200))
+
+
 def check_bank(root: Path, check_code: bool | None = None,
                only: set[str] | None = None) -> tuple[Bank | None, list[Problem]]:
     """Load the bank under `root`; returns (bank, every problem found).
@@ -406,6 +432,7 @@ def check_bank(root: Path, check_code: bool | None = None,
     glossary = _glossary(root, problems) if only is None else []
     topic_ids = {t.id for t in topics}
     questions: dict[str, Question] = {}
+    question_files: list[Path] = []
     for path in sorted(qdir.rglob("*")):
         if path.is_dir() or path.parent == qdir:
             if path.parent == qdir and path.is_file() and path.name not in ("topics.yaml", "glossary.yaml", "README.md"):
@@ -417,17 +444,14 @@ def check_bank(root: Path, check_code: bool | None = None,
             continue
         if path.suffix != ".yaml" or (only is not None and path.stem not in only):
             continue
-        doc, found = read(path)
-        problems += found
-        if doc is None:
-            continue
-        q, found = _question_from(doc, topic_ids)
+        question_files.append(path)
+    for path, q, found in _read_questions(question_files, topic_ids):
         problems += found
         if q is None:
             continue
         if q.id in questions:
             other = questions[q.id].path.relative_to(root)
-            problems.append(Problem(path, doc.line("id"), "id", f"the id {q.id!r} is already used by {other}; ids are unique"))
+            problems.append(Problem(path, q.line("id"), "id", f"the id {q.id!r} is already used by {other}; ids are unique"))
             continue
         questions[q.id] = q
     bank = Bank(root=root, topics=topics, questions=questions, glossary=glossary)

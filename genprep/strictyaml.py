@@ -27,6 +27,7 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
+_STR = "tag:yaml.org,2002:str"
 _SCALAR_RESOLVER = yaml.SafeLoader("")  # only used for its scalar constructors
 
 
@@ -89,6 +90,8 @@ def _build(node: yaml.Node, path: tuple, doc: Document, seen: set[int], depth: i
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), doc, seen, depth + 1) for i, item in enumerate(node.value)]
+    if node.tag == _STR:
+        return node.value  # what PyYAML's str constructor returns, without its overhead
     construct = _SCALAR_RESOLVER.yaml_constructors[node.tag]
     return construct(_SCALAR_RESOLVER, node)
 

@@ -73,15 +73,28 @@ class _Scanner(HTMLParser):
 
 
 _TAGS = re.compile(r"<[!/]?[a-zA-Z][^>]*>?")
+_known_safe: set[str] = set()  # tags already found safe on earlier pages (most repeat: <p>, <li>, tab inputs)
+_KNOWN_SAFE_MAX = 200_000
 
 
 def html_problems(html: str) -> list[str]:
     """Unsafe constructs in rendered page content (not the theme around it).
 
     Only the tags matter (elements and attributes), so only they are parsed:
-    the text between them, most of a page, is skipped.
+    the text between them, most of a page, is skipped, and so is a tag seen
+    on an earlier page (the verdict on a tag depends on its text alone).
     """
-    scanner = _Scanner()
-    scanner.feed("".join(_TAGS.findall(html)))
-    scanner.close()
-    return scanner.problems
+    problems: list[str] = []
+    for tag in dict.fromkeys(_TAGS.findall(html)):
+        if tag in _known_safe:
+            continue
+        scanner = _Scanner()
+        scanner.feed(tag)
+        scanner.close()
+        if scanner.problems:
+            problems += scanner.problems
+        elif tag.endswith(">"):
+            if len(_known_safe) >= _KNOWN_SAFE_MAX:
+                _known_safe.clear()
+            _known_safe.add(tag)
+    return problems

@@ -120,7 +120,9 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
         for rid in q.related:
             r = bank.questions[rid]
             links.append(f"- [{md_inline(r.title.zh)} · {md_inline(r.title.en)}]({rid}.md)")
-        out.append("## 相关问题 · Related\n\n" + "\n".join(links) + "\n")
+        # Not searchable: the titles are indexed on their own pages, and here they would make
+        # a search for one question list every question related to it.
+        out.append("## 相关问题 · Related { data-search-exclude }\n\n" + "\n".join(links) + "\n")
     if q.references:
         refs = [f"- {html.escape(r.authors)} ({r.year}). *{html.escape(r.title)}*. [{r.locator}]({r.link})"
                 for r in q.references]
@@ -131,7 +133,7 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
     if nxt:
         nav.append(f"[{md_inline(nxt.title.zh)} →]({nxt.id}.md)")
     if nav:
-        out.append('<div class="gp-prevnext" markdown>\n\n' + " · ".join(nav) + "\n\n</div>\n")
+        out.append('<div class="gp-prevnext" data-search-exclude markdown>\n\n' + " · ".join(nav) + "\n\n</div>\n")
     return "\n".join(out)
 
 

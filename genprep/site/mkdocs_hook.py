@@ -1,23 +1,35 @@
 """Thin MkDocs hook: adds the generated pages, the topic navigation, the home
-page's counts and the offline MathJax assets. All logic lives in generate.py."""
+page's counts and the offline MathJax assets, and lets other processes build
+question pages. The logic lives in generate.py and parallel.py."""
 from __future__ import annotations
 
 import logging
 import re
 from pathlib import Path
 
+from jinja2 import ChoiceLoader, DictLoader, Environment
 from mkdocs.structure.files import File, Files
 
 from genprep.errors import BankError
 from genprep.loader import load_bank
 from genprep.model import Bank
 from genprep.site import figures as figure_registry
+from genprep.site import parallel
 from genprep.site.generate import counts_table, pages
 from genprep.untrusted import html_problems
 
 log = logging.getLogger("mkdocs.plugins.genprep")
 COUNTS_MARKER = "<!-- genprep:counts -->"
 _bank: Bank = None  # type: ignore[assignment]  # loaded in on_config
+_command: str | None = None  # build, serve, gh-deploy
+_workers: parallel.PageWorkers | None = None  # question pages built by other processes
+_search = None  # the search plugin's index while the pages' entries are computed as they render
+_env: Environment | None = None  # the theme's templates, once MkDocs has set them up
+
+
+def on_startup(command, dirty):
+    global _command
+    _command = command
 
 
 def _root(config) -> Path:
@@ -61,7 +73,9 @@ def on_files(files: Files, config) -> Files:
     for items in drawn.values():
         for fig, path in items:
             files.append(File.generated(config, f"assets/figures/{fig.name}.png", abs_src_path=str(path)))
-    for rel, text in pages(_bank, drawn).items():
+    generated = pages(_bank, drawn)
+    # Question pages last: with several processes, the main one renders all other pages first.
+    for rel, text in sorted(generated.items(), key=lambda kv: kv[0].startswith("q/")):
         files.append(File.generated(config, rel, content=text))
     base = _mathjax_dir()
     for part in MATHJAX_PARTS:
@@ -73,6 +87,98 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+def on_nav(nav, config, files):
+    """Start the processes that build question pages alongside this one (see parallel.py)."""
+    global _workers, _search
+    _workers, _search = None, None
+    jobs = parallel.jobs_wanted(_command)
+    questions = {f.src_uri for f in files.documentation_pages() if f.src_uri.startswith("q/")}
+    if jobs < 2 or len(questions) < parallel.MIN_PAGES:
+        return nav
+    try:  # MkDocs' own page routines, so that a worker builds a page exactly as MkDocs would
+        from mkdocs.commands.build import _build_page, _populate_page
+    except ImportError:  # pragma: no cover - a MkDocs without them: build in one process
+        return nav
+    _search = parallel.search_index_of(config)
+    if _search is not None:
+        _index_from_precomputed_entries(_search)
+        try:  # load the Chinese dictionary once, before the workers start, instead of in each
+            import jieba
+            jieba.initialize()
+        except ImportError:
+            pass
+    _workers = parallel.PageWorkers(config, files, nav, [f.src_uri for f in files.documentation_pages()
+                                                         if f.src_uri in questions])
+    _workers.start(jobs, _populate_page, _build_page)
+    return nav
+
+
+def _index_from_precomputed_entries(index) -> None:
+    """Let the search plugin take a page's entries computed while it rendered, when there are any."""
+    index_page = index.add_entry_from_context
+
+    def add_entry_from_context(page):
+        entries = getattr(page, "genprep_search_entries", None)
+        if entries is None:
+            index_page(page)
+        else:
+            index.entries.extend(entries)
+
+    index.add_entry_from_context = add_entry_from_context
+
+
+def _main_process_workers() -> parallel.PageWorkers | None:
+    return _workers if _workers is not None and not _workers.in_worker else None
+
+
+def on_pre_page(page, config, files):
+    workers = _main_process_workers()
+    if workers is not None and not workers.main_takes(page.file.src_uri):
+        def render(config, files):
+            done = workers.result(page.file.src_uri)
+            if done is None:  # the worker failed on this page: render it here, errors and all
+                type(page).render(page, config, files)
+                return
+            workers.apply(page, done)
+            page.genprep_prerendered = True
+            # the worker fills the template too; keep the real one in case it fails
+            page.genprep_template = page.meta.get("template", "main.html")
+            page.meta["template"] = parallel.PREBUILT_TEMPLATE
+
+        page.render = render
+    return page
+
+
+def on_env(env, config, files):
+    global _env
+    workers = _main_process_workers()
+    if workers is not None:
+        env.loader = ChoiceLoader([DictLoader({parallel.PREBUILT_TEMPLATE: ""}), env.loader])
+        logging.getLogger("mkdocs.commands.build").addFilter(workers.quiet_skipped_pages)
+    _env = env
+    return env
+
+
+def on_page_context(context, page, config, nav):
+    if getattr(page, "genprep_template", None):
+        page.genprep_context = context  # to fill the real template if the worker's page never comes
+    return context
+
+
+def on_build_error(error):
+    if _workers is not None and not _workers.in_worker:
+        _workers.close()
+        logging.getLogger("mkdocs.commands.build").removeFilter(_workers.quiet_skipped_pages)
+
+
+def on_post_build(config):
+    global _workers, _search
+    if _workers is not None:
+        _workers.close()
+        logging.getLogger("mkdocs.commands.build").removeFilter(_workers.quiet_skipped_pages)
+    _workers, _search = None, None
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if COUNTS_MARKER in markdown:
         markdown = markdown.replace(COUNTS_MARKER, counts_table(_bank))
@@ -80,10 +186,14 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 def on_page_content(html: str, page, config, files) -> str:
-    problems = html_problems(html)
-    if problems:
-        raise SystemExit(f"genprep: unsafe HTML in {page.file.src_uri}: {'; '.join(problems[:5])}. "
-                         "Question text may only use Markdown (see genprep/untrusted.py).")
+    if not getattr(page, "genprep_prerendered", False):  # a worker has checked and indexed it already
+        problems = html_problems(html)
+        if problems:
+            raise SystemExit(f"genprep: unsafe HTML in {page.file.src_uri}: {'; '.join(problems[:5])}. "
+                             "Question text may only use Markdown (see genprep/untrusted.py).")
+        if _search is not None:  # index it now, while other processes render theirs
+            page.content = html
+            page.genprep_search_entries = parallel.search_entries(_search, page)
     if page.file.src_uri.startswith("q/"):
         _rendered[page.file.src_uri[2:-3]] = html  # reused by the printable topic pages
     return html
@@ -100,6 +210,11 @@ def on_post_page(output: str, page, config) -> str:
     Every page's content is rendered (on_page_content) before any page is
     written (on_post_page), so all questions are available here.
     """
+    if getattr(page, "genprep_template", None):  # filled with the empty template here
+        assert _workers is not None and _env is not None
+        if _workers.has_written(page.file.src_uri):
+            return ""  # MkDocs writes nothing (and its note saying so is filtered out)
+        return _env.get_template(page.genprep_template).render(page.genprep_context)  # the worker failed on it
     if not page.file.src_uri.startswith("topics/print-"):
         return output
 

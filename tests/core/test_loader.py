@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,27 @@ def test_glossary_avoid_list_is_enforced(checkout):
     _, problems = check_bank(checkout)
     (p,) = problems
     assert p.field == "title.zh" and "the glossary translates 'scaling law' as '缩放定律'" in p.message
+
+
+def test_a_large_bank_read_by_several_processes_gives_the_same_result(checkout, monkeypatch):
+    # Every malformed file plus a duplicate id, read once in this process and once by a pool.
+    for case in CASES:
+        shutil.copy(case, checkout / "questions" / "foundations" / case.name)
+    (checkout / "questions" / "vae").mkdir()
+    text = (checkout / "questions" / "foundations" / "good-formula.yaml").read_text(encoding="utf-8")
+    (checkout / "questions" / "vae" / "good-formula.yaml").write_text(
+        "# a copy\n" + text.replace("topic: foundations", "topic: vae"), encoding="utf-8")
+    import genprep.loader as loader
+    monkeypatch.setattr(loader.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 10**9)
+    bank_one, problems_one = check_bank(checkout)
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 1)
+    pools = []
+    monkeypatch.setattr(loader, "ProcessPoolExecutor",
+                        lambda *a, **k: pools.append(a) or ProcessPoolExecutor(*a, **k))
+    bank_pool, problems_pool = check_bank(checkout)
+    assert pools == [(2,)]  # the pool was used
+    assert [p.format() for p in problems_pool] == [p.format() for p in problems_one]
+    assert len(problems_one) > len(CASES)
+    assert any("already used by" in p.message and p.line == 2 for p in problems_pool)  # the id's line
+    assert bank_pool.questions == bank_one.questions

@@ -52,3 +52,12 @@ def test_ordinary_text_is_accepted(text):
 def test_generated_content_passes_the_scan():
     html = markdown.markdown("| a | b |\n|--:|:-:|\n| 1 | 2 |", extensions=["tables"])
     assert html_problems(html) == []
+
+
+def test_the_scan_reports_an_unsafe_tag_every_time_it_appears():
+    # Safe tags are remembered between pages; an unsafe one must never be.
+    page = '<p>ok</p><a href="https://example.org">x</a><img src=x onerror="alert(1)"><p>ok</p>'
+    for _ in range(3):
+        assert html_problems(page) == ["event handler onerror= on <img>"]
+    assert html_problems('<p>ok</p><a href="javascript:alert(1)">x</a>') == [
+        "unsafe URL 'javascript:alert(1)' in href= on <a>"]

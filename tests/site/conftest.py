@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def build(root: Path, out: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
+    # Not -q: MkDocs' quiet mode drops warnings before --strict can count them.
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
                           cwd=root, capture_output=True, text=True, env=env)
 
 
