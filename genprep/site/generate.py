@@ -9,6 +9,7 @@ one click switches every tab on the page and, via local storage, on later pages.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 import textwrap
@@ -50,6 +51,7 @@ def topic_url(topic_id: str) -> str:
 _MATH_OR_CODE = re.compile(r"(\$[^$]+\$|`[^`]+`)")
 
 
+@functools.lru_cache(maxsize=4096)  # a title appears on its page and in its neighbours' links
 def md_inline(text: str) -> str:
     """A title as literal Markdown text: `*`, `_`, `|` and brackets outside $math$ and `code` are escaped."""
     parts = _MATH_OR_CODE.split(text)

@@ -3,6 +3,8 @@ page's counts and the offline MathJax assets, and lets other processes build
 question pages. The logic lives in generate.py and parallel.py."""
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import re
 from pathlib import Path
@@ -25,6 +27,7 @@ _command: str | None = None  # build, serve, gh-deploy
 _workers: parallel.PageWorkers | None = None  # question pages built by other processes
 _search = None  # the search plugin's index while the pages' entries are computed as they render
 _env: Environment | None = None  # the theme's templates, once MkDocs has set them up
+_freeze_at_exit = True
 
 
 def on_startup(command, dirty):
@@ -172,7 +175,12 @@ def on_build_error(error):
 
 
 def on_post_build(config):
-    global _workers, _search
+    global _workers, _search, _freeze_at_exit
+    if _freeze_at_exit:
+        # Python's shutdown would run a garbage collection over every page object
+        # (half a second for a large bank) just before the process ends anyway.
+        atexit.register(gc.freeze)
+        _freeze_at_exit = False
     if _workers is not None:
         _workers.close()
         logging.getLogger("mkdocs.commands.build").removeFilter(_workers.quiet_skipped_pages)
