@@ -28,6 +28,7 @@ forking a threaded process is unsafe).
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -188,6 +189,7 @@ class PageWorkers:
 
     def start(self, jobs: int, populate, build) -> None:
         """Fork jobs − 1 workers; they start taking pages at once."""
+        atexit.register(self.close)  # however the build ends (SystemExit skips on_build_error)
         for i in range(jobs - 1):
             folder = self.folder / str(i)
             folder.mkdir()

@@ -25,6 +25,8 @@ MAIN = os.getpid()
 
 def on_page_markdown(markdown, page, config, files):
     mode = os.environ.get("FAULT")
+    if mode == "main-exit" and os.getpid() == MAIN and page.file.src_uri == "glossary.md":
+        raise SystemExit("fault injected in the main process")
     if os.getpid() != MAIN and page.file.src_uri.startswith("q/"):
         if mode == "raise":
             raise RuntimeError("fault injected in a worker")
@@ -109,6 +111,23 @@ def test_warnings_in_a_worker_reach_the_log_once_and_fail_a_strict_build(faulty_
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in (result.stdout + result.stderr).splitlines() if "worker warning for q/" in line]
     assert lines and len(lines) == len(set(lines))  # each page's warning once, none lost to the worker
+
+
+@slow
+def test_workers_and_their_files_are_gone_when_the_main_process_fails(faulty_repo, tmp_path):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    out = tmp_path / "_site"
+    env_temp = {"TMPDIR": str(temp)}
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)], cwd=faulty_repo,
+                            capture_output=True, text=True,
+                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "GENPREP_SITE_JOBS": "2",
+                                 "FAULT": "main-exit", **env_temp})
+    assert result.returncode != 0 and "fault injected in the main process" in result.stdout + result.stderr
+    assert list(temp.glob("genprep-site-*")) == []  # the workers' message folder is removed
+    still_running = [p for p in Path("/proc").glob("[0-9]*")
+                     if str(out).encode() in (p / "cmdline").read_bytes()] if Path("/proc").is_dir() else []
+    assert still_running == []  # no worker goes on building after the main process has stopped
 
 
 @given(st.lists(st.booleans(), max_size=60), st.integers(1, 30))
