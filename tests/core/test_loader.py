@@ -1,9 +1,11 @@
 """The strict loader: every malformed file gives one clear problem with file, line and field."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,25 +161,37 @@ def test_glossary_avoid_list_is_enforced(checkout):
     assert p.field == "title.zh" and "the glossary translates 'scaling law' as '缩放定律'" in p.message
 
 
-def test_a_large_bank_read_by_several_processes_gives_the_same_result(checkout, monkeypatch):
-    # Every malformed file plus a duplicate id, read once in this process and once by a pool.
+# Run in a fresh interpreter: the loader forks only from a single-threaded process, and
+# other tests leave threads running in this one (a local web server, the browser driver).
+_READ_WITH_A_POOL = """
+import json, sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+import genprep.loader as loader
+pools = []
+loader.PARALLEL_FROM = 1
+loader.os.sched_getaffinity = lambda pid: {0, 1}
+loader.ProcessPoolExecutor = lambda *a, **k: pools.append(a) or ProcessPoolExecutor(*a, **k)
+bank, problems = loader.check_bank(Path(sys.argv[1]))
+print(json.dumps({"pools": pools, "problems": [p.format() for p in problems],
+                  "questions": {k: repr(q) for k, q in bank.questions.items()}}))
+"""
+
+
+def test_a_large_bank_read_by_several_processes_gives_the_same_result(checkout):
+    # Every malformed file plus a duplicate id, read once here and once by a pool of processes.
     for case in CASES:
         shutil.copy(case, checkout / "questions" / "foundations" / case.name)
     (checkout / "questions" / "vae").mkdir()
     text = (checkout / "questions" / "foundations" / "good-formula.yaml").read_text(encoding="utf-8")
     (checkout / "questions" / "vae" / "good-formula.yaml").write_text(
         "# a copy\n" + text.replace("topic: foundations", "topic: vae"), encoding="utf-8")
-    import genprep.loader as loader
-    monkeypatch.setattr(loader.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(loader, "PARALLEL_FROM", 10**9)
     bank_one, problems_one = check_bank(checkout)
-    monkeypatch.setattr(loader, "PARALLEL_FROM", 1)
-    pools = []
-    monkeypatch.setattr(loader, "ProcessPoolExecutor",
-                        lambda *a, **k: pools.append(a) or ProcessPoolExecutor(*a, **k))
-    bank_pool, problems_pool = check_bank(checkout)
-    assert pools == [(2,)]  # the pool was used
-    assert [p.format() for p in problems_pool] == [p.format() for p in problems_one]
+    run = subprocess.run([sys.executable, "-c", _READ_WITH_A_POOL, str(checkout)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    pooled = json.loads(run.stdout)
+    assert pooled["pools"] == [[2]]  # the pool was used
+    assert pooled["problems"] == [p.format() for p in problems_one]
     assert len(problems_one) > len(CASES)
-    assert any("already used by" in p.message and p.line == 2 for p in problems_pool)  # the id's line
-    assert bank_pool.questions == bank_one.questions
+    assert any("already used by" in p and ":2:" in p for p in pooled["problems"])  # the id's line
+    assert pooled["questions"] == {k: repr(q) for k, q in bank_one.questions.items()}
