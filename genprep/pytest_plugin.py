@@ -18,7 +18,6 @@ tensor fails the test (see `_Guarded`).
 """
 from __future__ import annotations
 
-import atexit
 import gc
 import importlib
 import importlib.util
@@ -38,6 +37,7 @@ from . import layout
 from .errors import BankError
 from .loader import check_bank
 from .model import Bank
+from .shutdown import freeze_heap_at_exit
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_GB = 4.0  # on top of what the test process already uses
@@ -143,7 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # (cleanups run last-in, first-out): pytest's final garbage collection still
     # finds the objects frozen in pytest_collection_finish out of its way.
     config.add_cleanup(gc.unfreeze)
-    _freeze_at_exit()
+    freeze_heap_at_exit()  # shutdown would sweep everything torch created
     config.addinivalue_line("markers", "task(id): the coding task a test checks (set from the file name)")
     if state.learner and not state.solutions_dir.is_dir():
         raise pytest.UsageError(
@@ -159,22 +159,6 @@ def pytest_configure(config: pytest.Config) -> None:
     state.bank = bank
     if str(state.root) not in sys.path:  # reference mode imports solutions.<module>
         sys.path.insert(0, str(state.root))
-
-
-_exit_hook_added = False
-
-
-def _freeze_at_exit() -> None:
-    """Freeze the heap once the interpreter starts to exit.
-
-    Python's shutdown runs a garbage collection over every object torch has
-    created: about 0.4 s of the learner's wait, with nothing to gain since the
-    process is ending (plain refcounting still frees and closes what it can).
-    """
-    global _exit_hook_added
-    if not _exit_hook_added:
-        atexit.register(gc.freeze)
-        _exit_hook_added = True
 
 
 def task_of(item: pytest.Item) -> str | None:

@@ -3,8 +3,6 @@ page's counts and the offline MathJax assets, and lets other processes build
 question pages. The logic lives in generate.py and parallel.py."""
 from __future__ import annotations
 
-import atexit
-import gc
 import logging
 import re
 from pathlib import Path
@@ -15,6 +13,7 @@ from mkdocs.structure.files import File, Files
 from genprep.errors import BankError
 from genprep.loader import load_bank
 from genprep.model import Bank
+from genprep.shutdown import freeze_heap_at_exit
 from genprep.site import figures as figure_registry
 from genprep.site import parallel
 from genprep.site.generate import counts_table, pages
@@ -27,7 +26,6 @@ _command: str | None = None  # build, serve, gh-deploy
 _workers: parallel.PageWorkers | None = None  # question pages built by other processes
 _search = None  # the search plugin's index while the pages' entries are computed as they render
 _env: Environment | None = None  # the theme's templates, once MkDocs has set them up
-_freeze_at_exit = True
 
 
 def on_startup(command, dirty):
@@ -168,23 +166,22 @@ def on_page_context(context, page, config, nav):
     return context
 
 
+def _stop_workers() -> None:
+    global _workers, _search
+    workers = _main_process_workers()
+    if workers is not None:
+        workers.close()
+        logging.getLogger("mkdocs.commands.build").removeFilter(workers.quiet_skipped_pages)
+    _workers, _search = None, None
+
+
 def on_build_error(error):
-    if _workers is not None and not _workers.in_worker:
-        _workers.close()
-        logging.getLogger("mkdocs.commands.build").removeFilter(_workers.quiet_skipped_pages)
+    _stop_workers()
 
 
 def on_post_build(config):
-    global _workers, _search, _freeze_at_exit
-    if _freeze_at_exit:
-        # Python's shutdown would run a garbage collection over every page object
-        # (half a second for a large bank) just before the process ends anyway.
-        atexit.register(gc.freeze)
-        _freeze_at_exit = False
-    if _workers is not None:
-        _workers.close()
-        logging.getLogger("mkdocs.commands.build").removeFilter(_workers.quiet_skipped_pages)
-    _workers, _search = None, None
+    freeze_heap_at_exit()  # shutdown would sweep every page object (half a second for a large bank)
+    _stop_workers()
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
