@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -133,6 +134,15 @@ def cmd_pages(args) -> int:
     return 0
 
 
+def _shorten(text: str, limit: int = 240) -> str:
+    """One line of at most about `limit` characters, cut after a word, never inside a number."""
+    line = text.splitlines()[0] if text else ""
+    if len(line) <= limit:
+        return line
+    cut = line.rfind(" ", 0, limit)
+    return line[:cut if cut > 0 else limit].rstrip(" ,;:—") + " …"
+
+
 def cmd_check_tests(args) -> int:
     from .verify import VerifyError, verify
     bank = _bank(args)
@@ -141,15 +151,18 @@ def cmd_check_tests(args) -> int:
     if unknown:
         print(f"genprep: unknown task(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
+    n_tasks = len(tasks or bank.tasks)
+    print(f"genprep: running the tests of {n_tasks} task{'s' * (n_tasks != 1)} against every untouched stub and "
+          f"known-wrong variant ({os.cpu_count() or 1} at a time)", flush=True)
     try:
-        verdicts = verify(bank, tasks, timeout=args.timeout)
+        verdicts = verify(bank, tasks, timeout=args.timeout, progress=lambda line: print(line, flush=True))
     except VerifyError as exc:
         print(f"genprep: {exc}\nRun `pytest --solutions <folder>` to see the error in full.", file=sys.stderr)
         return 1
     bad = [v for v in verdicts if not v.ok]
     for v in verdicts:
         if args.verbose or not v.ok:
-            print(f"{'ok ' if v.ok else 'BAD'} {v.task:<32} {v.candidate:<34} {v.detail[:140]}")
+            print(f"{'ok ' if v.ok else 'BAD'} {v.task:<32} {v.candidate:<34} {_shorten(v.detail)}")
     n_var = sum(v.candidate != "stub" for v in verdicts)
     n_tasks = len({v.task for v in verdicts})
     print(f"{len(verdicts) - len(bad)} of {len(verdicts)} rejected as they must be "

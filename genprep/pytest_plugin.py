@@ -10,6 +10,10 @@ Options (precedence: command line > environment > ini):
   --task-timeout SEC   GENPREP_TASK_TIMEOUT   ini: task_timeout   (0 disables)
   --genprep-report F   GENPREP_REPORT         ini: genprep_report (JSON outcome per task)
   --memory-limit GB    GENPREP_MEMORY_LIMIT   ini: memory_limit   (learner mode; 0 disables)
+  --stop-task-on-failure   (after a task's first failure its other tests are not run; check-tests uses it)
+
+Once a test of a task times out, the task's remaining tests are reported as not
+run: the learner hears within one time limit, not one per test.
 
 Learner code is untrusted in the sense of "may be broken": a hang is stopped
 by a per-test alarm, a runaway allocation by an address-space limit, a flood
@@ -61,6 +65,7 @@ class TaskResult:
     not_attempted: int = 0
     timed_out: int = 0
     skipped: int = 0
+    not_run: int = 0  # skipped because an earlier test of the task timed out or failed (see _State.stopped)
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -99,6 +104,8 @@ class _State:
         self.results: dict[str, TaskResult] = {}
         self.modules: dict[str, object] = {}
         self.missing: set[str] = set()
+        self.stop_on_failure = bool(config.getoption("stop_task_on_failure", default=False))
+        self.stopped: dict[str, str] = {}  # task -> why its remaining tests are not run
 
 
 def _option(config: pytest.Config, name: str, env: str, default):
@@ -121,6 +128,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--memory-limit", dest="memory_limit", metavar="GB", default=None, type=float,
                     help=f"in learner mode, let the tests allocate at most GB more memory "
                          f"(default {DEFAULT_MEMORY_GB:g}; 0 = no limit)")
+    group.addoption("--stop-task-on-failure", dest="stop_task_on_failure", action="store_true", default=False,
+                    help="after a task's first failing test, do not run its remaining tests (one failure is enough "
+                         "to know a solution is wrong; `genprep check-tests` uses this)")
     parser.addini("solutions", "directory of learner solutions (like --solutions)", default="")
     parser.addini("task_timeout", "per-test time limit in seconds (like --task-timeout)", default="")
     parser.addini("genprep_report", "write each task's outcome as JSON here", default="")
@@ -238,6 +248,7 @@ def pytest_pycollect_makemodule(module_path: Path, parent):
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: a deselected task is not reported as "not started"
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = _state(config)
     if not state.active:
@@ -423,6 +434,16 @@ def _seed_everything(request: pytest.FixtureRequest):
     yield
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = _state(item.config)
+    task = task_of(item)
+    if state.active and task in state.stopped:
+        state.results[task].not_run += 1
+        # Reported at the test's own location, not at this line of the plugin.
+        raise pytest.skip.Exception(f"not run: {state.stopped[task]}", _use_item_location=True)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     state = _state(item.config)
@@ -461,12 +482,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                                f"Write your solution there, then run this again.")
             report.user_properties.append(("genprep", "not attempted"))
             result.not_attempted += 1
+            if state.stop_on_failure:
+                state.stopped[task] = f"{item.name} of the same task found it not attempted (--stop-task-on-failure)"
             return
         if excinfo.errisinstance(TaskTimeout):
             report.longrepr = (f"timed out: {item.name} {excinfo.value} — your code in {where} did not finish. "
                                "Look for an infinite loop (a while loop whose condition never changes) or a far "
                                "slower algorithm than needed. Raise the limit with --task-timeout SEC if it is just slow.")
             result.timed_out += 1
+            state.stopped[task] = f"{item.name} of the same task timed out; fix that first"
             return
         if state.learner:
             _trim_captured_output(report)
@@ -478,6 +502,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                                f"that is far larger than intended.\n  ({type(excinfo.value).__name__}: {text[:200]})")
             result.failed += 1
             result.failures.append(f"{item.name}: out of memory")
+            if state.stop_on_failure:
+                state.stopped[task] = f"{item.name} of the same task failed (--stop-task-on-failure)"
             return
         from .checks import CheckFailed  # torch is imported by then
         if excinfo.errisinstance(CheckFailed):
@@ -485,9 +511,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         result.failed += 1
         first_line = str(excinfo.value).splitlines()[0][:300] if str(excinfo.value) else type(excinfo.value).__name__
         result.failures.append(f"{item.name}: {first_line}")
+        if state.stop_on_failure:
+            state.stopped[task] = f"{item.name} of the same task failed (--stop-task-on-failure)"
     elif report.when == "call" and report.passed:
         result.passed += 1
-    elif report.skipped and report.when == "setup":
+    elif report.skipped and report.when == "setup" and task not in state.stopped:
         result.skipped += 1
 
 
@@ -520,7 +548,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for task, r in sorted(state.results.items()):
         if task in state.missing:
             continue
-        tr.write_line(f"  {r.status:<14} {task}  ({r.passed} passed, {r.failed + r.not_attempted + r.timed_out} failed)")
+        not_run = f", {r.not_run} not run" if r.not_run else ""
+        tr.write_line(f"  {r.status:<14} {task}  ({r.passed} passed, {r.failed + r.not_attempted + r.timed_out} failed"
+                      f"{not_run})")
         if r.status == "failing" and r.failures:
             tr.write_line(f"                 first failure — {r.failures[0]}")
     if state.missing:
@@ -537,7 +567,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "solutions": str(state.solutions_dir) if state.learner else "solutions",
         "tasks": {t: {"status": ("not started" if t in state.missing else r.status), "passed": r.passed,
                       "failed": r.failed, "not_attempted": r.not_attempted, "timed_out": r.timed_out,
-                      "skipped": r.skipped, "failures": r.failures}
+                      "skipped": r.skipped, "not_run": r.not_run, "failures": r.failures}
                   for t, r in sorted(state.results.items())},
     }
     Path(state.report_path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

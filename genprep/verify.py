@@ -3,16 +3,20 @@ variant must be rejected by the tests that pass on the references.
 
 Runs pytest in learner mode in subprocesses: one run over a folder of all
 stubs, then one run per "round" of variants (round k holds the k-th variant
-of every task), two runs at a time.
+of every task), one run per core at a time. Each run stops a task at its first
+failing test (`--stop-task-on-failure`): one rejection is all the proof needed.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +40,7 @@ class Verdict:
 def _run(root: Path, folder: Path, tasks: list[str], timeout: float) -> dict:
     report = folder / "report.json"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "genprep.pytest_plugin", "-p", "no:randomly", "--solutions", str(folder),
-           "--genprep-report", str(report), "--task-timeout", str(timeout), "-o", "addopts=",
+           "--genprep-report", str(report), "--task-timeout", str(timeout), "--stop-task-on-failure", "-o", "addopts=",
            *[str(layout.test_file(root, t).relative_to(root)) for t in tasks]]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if not report.exists():
@@ -44,9 +48,15 @@ def _run(root: Path, folder: Path, tasks: list[str], timeout: float) -> dict:
     return json.loads(report.read_text(encoding="utf-8"))["tasks"]
 
 
-def verify(bank: Bank, tasks: list[str] | None = None, timeout: float = 60.0, workers: int = 2) -> list[Verdict]:
+def verify(bank: Bank, tasks: list[str] | None = None, timeout: float = 60.0, workers: int | None = None,
+           progress: Callable[[str], None] | None = None) -> list[Verdict]:
+    """Run every stub and known-wrong variant of `tasks` (default: all) through the tests.
+
+    `progress` is called with a line of text as each run finishes.
+    """
     root = bank.root
     tasks = sorted(tasks or bank.tasks)
+    workers = workers or max(1, os.cpu_count() or 1)
     verdicts: list[Verdict] = []
     work = Path(tempfile.mkdtemp(prefix="genprep-verify-"))
     try:
@@ -66,8 +76,19 @@ def verify(bank: Bank, tasks: list[str] | None = None, timeout: float = 60.0, wo
                     shutil.copy(files[k], layout.learner_file(folder, t))
                     names[t] = files[k].stem
             rounds.append((folder, names))
+        total = sum(len(names) for _, names in rounds)
+        started = time.monotonic()
+        results = []
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda r: (r, _run(root, r[0], sorted(r[1]), timeout)), rounds))
+            futures = {pool.submit(_run, root, folder, sorted(names), timeout): (folder, names) for folder, names in rounds}
+            for future in as_completed(futures):
+                folder, names = futures[future]
+                results.append((futures[future], future.result()))
+                if progress:
+                    done = sum(len(n) for (_, n), _ in results)
+                    kind = "untouched stub" if folder == stub_dir else "known-wrong variant"
+                    progress(f"  [{len(results)}/{len(rounds)}] {len(names)} {kind}{'s' * (len(names) != 1)} run "
+                             f"({done} of {total} candidates, {time.monotonic() - started:.0f} s)")
         for (_folder, names), outcome in results:
             for t, candidate in sorted(names.items()):
                 r = outcome.get(t, {})
@@ -81,4 +102,4 @@ def verify(bank: Bank, tasks: list[str] | None = None, timeout: float = 60.0, wo
                 verdicts.append(Verdict(t, candidate, ok, detail))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return verdicts
+    return sorted(verdicts, key=lambda v: (v.task, v.candidate != "stub", v.candidate))

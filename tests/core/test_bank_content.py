@@ -38,8 +38,8 @@ def source_rows() -> list[tuple[str, list[str], str]]:
     return rows
 
 
-def contract_tasks() -> list[str]:
-    return re.findall(r"^\| `([a-z0-9-]+)` \|", _spec("coding-tasks.md"), flags=re.M)
+def contract_tasks(spec: str = "coding-tasks.md") -> list[str]:
+    return re.findall(r"^\| `([a-z0-9-]+)` \|", _spec(spec), flags=re.M)
 
 
 def test_every_source_question_exists(bank):
@@ -57,11 +57,21 @@ def test_every_source_error_is_a_pitfall(bank):
                 assert bank.questions[qid].pitfalls, f"row {number}: {qid} records no pitfalls"
 
 
-def test_every_contract_task_is_a_coding_question(bank):
-    tasks = contract_tasks()
-    assert len(tasks) >= 36
+@pytest.mark.parametrize("spec, at_least", [("coding-tasks.md", 36), ("coding-tasks-2.md", 51)])
+def test_every_contract_task_is_a_coding_question(bank, spec, at_least):
+    tasks = contract_tasks(spec)
+    assert len(tasks) >= at_least
     missing = [t for t in tasks if t not in bank.tasks]
-    assert missing == [], f"tasks of coding-tasks.md without a coding question: {missing}"
+    assert missing == [], f"tasks of {spec} without a coding question: {missing}"
+
+
+def test_every_task_has_known_wrong_variants(bank):
+    from genprep import layout
+    first_wave = set(contract_tasks("coding-tasks.md"))
+    for task in bank.tasks:
+        at_least = 3 if task in first_wave else 4
+        found = len(layout.wrong_variants(ROOT, task))
+        assert found >= at_least, f"{task} has {found} known-wrong variants; it needs at least {at_least}"
 
 
 def test_counts_and_difficulty_spread(bank):

@@ -69,17 +69,42 @@ def test_correct_answer_passes(repo):
     result.stdout.fnmatch_lines(["*testing YOUR files in*mine*", "*solved*good-task*"])
 
 
-def test_hanging_code_is_stopped_and_the_run_continues(repo):
+def test_hanging_code_is_stopped_once_and_its_other_tests_are_not_run(repo):
+    # One time limit, not one per test: the task's second test is skipped, with the reason.
     learner(repo, "def double(x):\n    while True:\n        pass\n")
-    result = run(repo, "tests", "--solutions", "mine", "--task-timeout", "1")
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*timed out*infinite loop*"])
+    result = run(repo, "tests", "--solutions", "mine", "--task-timeout", "1", "-rs")
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*timed out*infinite loop*", "*timed out*good-task*(0 passed, 1 failed, 1 not run)*",
+                                 "SKIPPED*test_good_task.py*not run: test_doubles of the same task timed out*"])
 
 
 def test_hanging_code_cannot_swallow_the_timeout(repo):
     learner(repo, "def double(x):\n    while True:\n        try:\n            pass\n        except Exception:\n            pass\n")
     result = run(repo, "tests", "--solutions", "mine", "--task-timeout", "1")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=1, skipped=1)
+
+
+def test_a_plain_failure_does_not_stop_the_other_tests(repo):
+    learner(repo, "def double(x):\n    return 3 * x\n")
+    run(repo, "tests", "--solutions", "mine").assert_outcomes(failed=1, passed=1)
+
+
+def test_stop_task_on_failure_skips_the_rest_of_a_failing_task(repo):
+    learner(repo, "def double(x):\n    return 3 * x\n")
+    result = run(repo, "tests", "--solutions", "mine", "--stop-task-on-failure", "-rs")
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*not run: test_doubles of the same task failed*"])
+
+
+def test_deselected_tasks_are_not_reported_as_not_started(repo):
+    write(repo.path / "tests" / "tasks" / "test_other_task.py",
+          "def test_other(impl):\n    assert impl.double(2) == 4\n")
+    learner(repo, "def double(x):\n    return 2 * x\n")
+    result = run(repo, "tests", "--solutions", "mine", "-k", "doubles")
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    assert "solved         good-task" in out
+    assert "not started" not in out and "other-task" not in out
 
 
 def test_syntax_error_names_the_line(repo):
