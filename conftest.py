@@ -1,13 +1,6 @@
-"""Root conftest: loads the genprep plugin and registers hypothesis profiles."""
-import os
+"""Root conftest: the genprep plugin (which also registers the hypothesis profiles) and pytester.
 
-from hypothesis import HealthCheck, settings
-
+Installed genprep registers the plugin for every pytest run (the `pytest11` entry point);
+naming it here keeps a checkout working before `pip install -e .`.
+"""
 pytest_plugins = ["genprep.pytest_plugin", "pytester"]
-
-# Small, readable counterexamples; no deadline (CI machines are slow and shared).
-settings.register_profile("dev", max_examples=40, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

@@ -7,7 +7,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-BANK_PARTS = ("questions", "solutions", "tests/tasks", "tests/wrong", "conftest.py", "schema")
+BANK_PARTS = ("questions", "solutions", "tests/tasks", "tests/wrong", "schema")
 
 
 class BuildPyWithBank(build_py):

@@ -10,6 +10,7 @@ import html
 import re
 from pathlib import Path
 
+from . import layout
 from .model import Bank, Question
 
 MODEL_ID = 1_733_904_771  # fixed forever: Anki matches note types by id
@@ -71,7 +72,7 @@ def build_deck(bank: Bank, out: Path, lang: str = "both", topic: str | None = No
     try:
         import genanki
     except ImportError as exc:
-        raise AnkiError("the Anki export needs genanki and markdown: pip install -e '.[anki]'") from exc
+        raise AnkiError(f"the Anki export needs genanki and markdown: {layout.install_hint('anki')}") from exc
     questions = select(bank, topic, tag, difficulty)
     if not questions:
         raise AnkiError("no concept or formula question matches these filters")

@@ -59,7 +59,7 @@ def cmd_list(args) -> int:
     order = {t.id: i for i, t in enumerate(bank.topics)}
     rows.sort(key=lambda q: (order[q.topic], {"easy": 0, "medium": 1, "hard": 2}[q.difficulty], q.id))
     for q in rows:
-        print(f"{q.id:<40} {q.type:<8} {q.difficulty:<7} {q.title.get(args.lang)}")
+        print(f"{q.id:<40} {q.topic:<18} {q.type:<8} {q.difficulty:<7} {q.title.get(args.lang)}")
     print(f"({len(rows)} questions)", file=sys.stderr)
     return 0
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from . import layout
+
 DIGITS_FILE = ("datasets", "data", "digits.csv.gz")  # inside the sklearn package
 DIGITS_SHAPE = (1797, 65)  # 64 pixels (values 0..16), then the label
 
@@ -29,7 +31,7 @@ def digits():
     path = next((p for p in found if p.is_file()), None)
     if path is None:
         raise MissingData("the 8×8 digits come with scikit-learn, which is not installed: "
-                          "pip install scikit-learn (or pip install 'genprep[test]')")
+                          f"{layout.install_hint('test')} (or: pip install scikit-learn)")
     table = np.loadtxt(path, delimiter=",")
     if table.shape != DIGITS_SHAPE:
         raise MissingData(f"{path} holds a table of shape {table.shape}, expected {DIGITS_SHAPE}: "

@@ -36,6 +36,15 @@ def reference_file(root: Path, module: str) -> Path:
     return root / "solutions" / f"{module}.py"
 
 
+def install_hint(extra: str) -> str:
+    """The command that installs one of genprep's extras (test, site, anki, …), as this genprep was installed:
+    from a source checkout (editable) or from the package index."""
+    source = Path(__file__).resolve().parent.parent
+    if (source / "pyproject.toml").is_file() and (source / "questions" / "topics.yaml").is_file():
+        return f"pip install -e '{source}[{extra}]'" if Path.cwd().resolve() != source else f"pip install -e '.[{extra}]'"
+    return f"pip install 'genprep[{extra}]'"
+
+
 def find_root(start: Path | None = None, installed: bool = False) -> Path | None:
     """The checkout (a folder with questions/topics.yaml) at or above `start`.
 

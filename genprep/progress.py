@@ -7,6 +7,7 @@ file). `--last` only reads the last run. Nothing leaves the machine.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -24,6 +25,10 @@ class ProgressError(Exception):
 
 
 def run_tests(bank: Bank, folder: Path, quiet: bool = False) -> dict:
+    missing = [m for m in ("pytest", "torch", "hypothesis") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ProgressError(f"genprep progress runs your tests, which need {', '.join(missing)}: "
+                            f"{layout.install_hint('test')}")
     report = folder / REPORT_NAME
     tasks = [t for t in sorted(bank.tasks) if layout.learner_file(folder, t).is_file()]
     if tasks:

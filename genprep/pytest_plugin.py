@@ -22,6 +22,7 @@ tensor fails the test (see `_Guarded`).
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import importlib.util
@@ -95,7 +96,11 @@ class _State:
         # (which an option value like `--solutions ../x` can pull upwards).
         found = layout.find_root(Path(str(config.invocation_params.dir))) or layout.find_root(Path(str(config.rootpath)))
         # Installed genprep registers this plugin for every pytest run; outside a genprep
-        # checkout it stays out of the way unless asked for with --solutions.
+        # checkout it stays out of the way unless asked for with --solutions, and then
+        # tests against the bank it was installed with.
+        self.outside_checkout = found is None
+        if found is None and self.learner:
+            found = layout.find_root(installed=True)
         self.active = found is not None or self.learner
         self.root = found or Path(str(config.rootpath)).resolve()
         self.bank: Bank = None  # type: ignore[assignment]  # set in pytest_configure when active
@@ -144,11 +149,17 @@ def _state(config: pytest.Config) -> _State:
     return config.stash[_STATE]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     state = _State(config)
     config.stash[_STATE] = state
     if not state.active:
         return
+    if not state.outside_checkout and config.rootpath != state.root and hasattr(config, "_rootpath"):
+        # pytest picks its rootdir before any plugin's options are known, so in
+        # `--solutions /elsewhere` it takes the folder for a test path; test ids and the
+        # cache belong to the checkout.
+        config._rootpath = state.root
     # Registered before pytest's own plugins register theirs, so it runs after them
     # (cleanups run last-in, first-out): pytest's final garbage collection still
     # finds the objects frozen in pytest_collection_finish out of its way.
@@ -164,11 +175,37 @@ def pytest_configure(config: pytest.Config) -> None:
     task_ids = {t for p in (state.root / TASKS_DIR[0] / TASKS_DIR[1]).glob("test_*.py") if (t := _task_of_path(p))}
     bank, state.bank_problems = check_bank(state.root, check_code=False, only=task_ids)
     if bank is None:
-        raise pytest.UsageError("--solutions needs a genprep checkout: run pytest inside it.\n"
+        raise pytest.UsageError("genprep could not read its question bank; reinstall genprep or run inside a checkout.\n"
                                 + BankError(state.bank_problems, state.root).report())
     state.bank = bank
     if str(state.root) not in sys.path:  # reference mode imports solutions.<module>
         sys.path.insert(0, str(state.root))
+    _register_hypothesis_profiles()
+    if state.learner and _no_test_paths_given(config):
+        # `pytest --solutions DIR` from any folder (the solutions folder itself, or outside
+        # the checkout with an installed genprep) runs the task tests of the bank.
+        config.args[:] = [str(state.root / TASKS_DIR[0] / TASKS_DIR[1])]
+
+
+def _no_test_paths_given(config: pytest.Config) -> bool:
+    """True when pytest was started without naming files or folders to test (and ini's
+    testpaths did not apply because pytest was not started in the checkout's root)."""
+    invoked = Path(str(config.invocation_params.dir)).resolve()
+    return bool(config.args) and all(Path(a.split("::")[0]).resolve() == invoked for a in config.args)
+
+
+def _register_hypothesis_profiles() -> None:
+    """Small, readable counterexamples and no deadline (a learner's code and CI machines may be slow);
+    `ci` is also derandomized. Chosen by HYPOTHESIS_PROFILE, else `ci` under CI, else `dev`."""
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # the task tests say what is missing when they import it
+        return
+    quiet = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    settings.register_profile("dev", max_examples=40, deadline=None, suppress_health_check=quiet)
+    settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=quiet,
+                              derandomize=True, print_blob=True)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 def task_of(item: pytest.Item) -> str | None:
@@ -399,9 +436,15 @@ def impl(request: pytest.FixtureRequest):
         if state.learner:
             path = layout.learner_file(state.solutions_dir, task)
             try:
-                state.modules[task] = _load_learner_module(path, task)
+                with _time_limit(state.timeout):
+                    state.modules[task] = _load_learner_module(path, task)
             except NotImplementedError:
                 raise
+            except TaskTimeout as exc:
+                state.stopped[task] = f"importing {_shown(path)} did not finish"
+                pytest.fail(f"importing {_shown(path)} did not finish: {exc}. The code at the top level of your "
+                            f"file runs when it is imported; move demos, loops and input() calls into a function "
+                            f"or under `if __name__ == \"__main__\":`.", pytrace=False)
             except SyntaxError as exc:
                 pytest.fail(f"{_shown(path)} has a syntax error on line {exc.lineno}: {exc.msg}", pytrace=False)
             except (Exception, SystemExit) as exc:
@@ -409,6 +452,10 @@ def impl(request: pytest.FixtureRequest):
         else:
             state.modules[task] = importlib.import_module(f"solutions.{solution.module}")
     module = state.modules[task]
+    borrowed = [n for n in solution.names if getattr(getattr(module, n, None), "__module__", "").startswith("solutions")]
+    if state.learner and borrowed:
+        pytest.fail(f"{_where(state, task)} takes {', '.join(borrowed)} from solutions/, the reference answer; "
+                    f"write your own (your file may import torch and the standard library).", pytrace=False)
     missing = [n for n in solution.names if not hasattr(module, n)]
     guarded = _Guarded(module, solution.names)
     if missing:
@@ -444,25 +491,32 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise pytest.skip.Exception(f"not run: {state.stopped[task]}", _use_item_location=True)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item):
-    state = _state(item.config)
-    limit = state.timeout if state.active else 0
+@contextlib.contextmanager
+def _time_limit(limit: float):
+    """Raise TaskTimeout in the main thread once `limit` seconds have passed (0: no limit)."""
     use_alarm = limit > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if use_alarm:
-        started = time.monotonic()
+    if not use_alarm:
+        yield
+        return
+    started = time.monotonic()
 
-        def on_alarm(signum, frame):
-            raise TaskTimeout(f"stopped after {time.monotonic() - started:.0f} s (limit {limit:g} s)")
+    def on_alarm(signum, frame):
+        raise TaskTimeout(f"stopped after {time.monotonic() - started:.0f} s (limit {limit:g} s)")
 
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, limit)
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         yield
     finally:
-        if use_alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    state = _state(item.config)
+    with _time_limit(state.timeout if state.active else 0):
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import layout
 from ..model import Text
 
 
@@ -326,7 +327,7 @@ def render(root: Path, questions: set[str], cache: Path | None = None) -> dict[s
     try:
         import matplotlib  # noqa: F401
     except ImportError as exc:
-        raise SystemExit("genprep: the site's figures need matplotlib: pip install -e '.[site]'") from exc
+        raise SystemExit(f"genprep: the site's figures need matplotlib: {layout.install_hint('site')}") from exc
     import sys
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))

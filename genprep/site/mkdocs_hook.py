@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, DictLoader, Environment
 from mkdocs.structure.files import File, Files
 
+from genprep import layout
 from genprep.errors import BankError
 from genprep.loader import load_bank
 from genprep.model import Bank
@@ -41,8 +42,8 @@ def _mathjax_dir() -> Path:
     try:
         import mathjax  # from the PyPI package django-static-mathjax (no Django needed)
     except ImportError as exc:
-        raise SystemExit("genprep: the site needs MathJax from PyPI for offline formulas: "
-                         "pip install 'genprep[site]' (or: pip install django-static-mathjax)") from exc
+        raise SystemExit(f"genprep: the site needs MathJax from PyPI for offline formulas: "
+                         f"{layout.install_hint('site')} (or: pip install django-static-mathjax)") from exc
     return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
 
 

@@ -40,6 +40,18 @@ def test_list_filters(checkout, capsys):
     assert main(["list", "--root", str(checkout), "--topic", "nope"]) == 2
 
 
+def test_list_shows_the_topic(checkout, capsys):
+    assert main(["list", "--root", str(checkout)]) == 0
+    assert any(line.split()[:2] == ["good-task", "foundations"] for line in capsys.readouterr().out.splitlines())
+
+
+def test_install_hints_name_the_extra_as_installed(monkeypatch, tmp_path):
+    from genprep import layout
+    assert layout.install_hint("anki").endswith("[anki]'")  # this checkout: an editable install
+    monkeypatch.setattr(layout, "__file__", str(tmp_path / "site-packages" / "genprep" / "layout.py"))
+    assert layout.install_hint("test") == "pip install 'genprep[test]'"
+
+
 def test_show_both_languages(checkout, capsys):
     assert main(["show", "good-task", "--root", str(checkout)]) == 0
     out = capsys.readouterr().out

@@ -84,6 +84,29 @@ def test_hanging_code_cannot_swallow_the_timeout(repo):
     result.assert_outcomes(failed=1, skipped=1)
 
 
+def test_a_file_whose_top_level_never_returns_is_stopped_once(repo):
+    # Leftover demo code at module level: the import itself is bounded, and reported once.
+    learner(repo, "while True:\n    pass\n")
+    result = run(repo, "tests", "--solutions", "mine", "--task-timeout", "1", "-rs")
+    result.assert_outcomes(errors=1, skipped=1)
+    result.stdout.fnmatch_lines(["*importing mine/good_task.py did not finish*top level of your file*",
+                                 "SKIPPED*not run: importing mine/good_task.py did not finish*"])
+
+
+def test_a_file_that_imports_the_reference_is_not_solved(repo):
+    learner(repo, "from solutions.mod import double\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*takes double from solutions/, the reference answer; write your own*"])
+
+
+def test_solutions_dot_from_inside_the_folder_runs_the_task_tests(repo, monkeypatch):
+    learner(repo, "def double(x):\n    return 2 * x\n")
+    monkeypatch.chdir(repo.path / "mine")
+    result = run(repo, "--solutions", ".")
+    result.assert_outcomes(passed=2)
+
+
 def test_a_plain_failure_does_not_stop_the_other_tests(repo):
     learner(repo, "def double(x):\n    return 3 * x\n")
     run(repo, "tests", "--solutions", "mine").assert_outcomes(failed=1, passed=1)

@@ -37,6 +37,17 @@ def test_progress_table(checkout, tmp_path, capsys):
     assert "failing        task-b" in capsys.readouterr().out
 
 
+def test_progress_without_pytest_names_the_extra(checkout, tmp_path, capsys, monkeypatch):
+    import importlib.util
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pytest" else real(name, *a))
+    assert main(["progress", "--root", str(checkout), "--solutions", str(mine)]) == 1
+    err = capsys.readouterr().err
+    assert "need pytest" in err and "[test]" in err
+
+
 def test_progress_without_a_folder(checkout, tmp_path, capsys):
     assert main(["progress", "--root", str(checkout), "--solutions", str(tmp_path / "none")]) == 1
     assert "genprep practice" in capsys.readouterr().err
