@@ -111,6 +111,7 @@ class _State:
         self.missing: set[str] = set()
         self.stop_on_failure = bool(config.getoption("stop_task_on_failure", default=False))
         self.stopped: dict[str, str] = {}  # task -> why its remaining tests are not run
+        self.shown_errors: dict[tuple[str, str, str], str] = {}  # (task, error type, where) -> first test with it
 
 
 def _option(config: pytest.Config, name: str, env: str, default):
@@ -446,9 +447,13 @@ def impl(request: pytest.FixtureRequest):
                             f"file runs when it is imported; move demos, loops and input() calls into a function "
                             f"or under `if __name__ == \"__main__\":`.", pytrace=False)
             except SyntaxError as exc:
+                state.stopped[task] = f"{_shown(path)} has a syntax error (reported once, above)"
                 pytest.fail(f"{_shown(path)} has a syntax error on line {exc.lineno}: {exc.msg}", pytrace=False)
             except (Exception, SystemExit) as exc:
-                pytest.fail(f"importing {_shown(path)} failed: {type(exc).__name__}: {exc}", pytrace=True)
+                state.stopped[task] = f"importing {_shown(path)} failed (reported once, above)"
+                frames = _learner_frames(exc.__traceback__, path.resolve())
+                pytest.fail(f"importing {_shown(path)} failed: the code at the top level of your file raised\n"
+                            f"{frames}{_exception_text(exc)}", pytrace=False)
         else:
             state.modules[task] = importlib.import_module(f"solutions.{solution.module}")
     module = state.modules[task]
@@ -562,6 +567,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         from .checks import CheckFailed  # torch is imported by then
         if excinfo.errisinstance(CheckFailed):
             report.longrepr = f"{item.nodeid}\n  {excinfo.value}"
+        elif state.learner and report.when == "call" and item.config.getoption("tbstyle", "auto") == "auto":
+            report.longrepr = _short_error_report(state, task, item, excinfo)
         result.failed += 1
         first_line = str(excinfo.value).splitlines()[0][:300] if str(excinfo.value) else type(excinfo.value).__name__
         result.failures.append(f"{item.name}: {first_line}")
@@ -571,6 +578,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         result.passed += 1
     elif report.skipped and report.when == "setup" and task not in state.stopped:
         result.skipped += 1
+
+
+MAX_ERROR_LINES = 6  # of an exception's message: torch appends whole signatures and docstrings
+
+
+def _exception_text(exc: BaseException) -> str:
+    """`Type: message`, cut to its first lines."""
+    lines = f"{type(exc).__name__}: {exc}".splitlines()
+    cut = len(lines) - MAX_ERROR_LINES
+    return "\n".join(lines[:MAX_ERROR_LINES] + ([f"  [{cut} more lines of the message cut]"] if cut > 0 else []))
+
+
+def _learner_frames(tb, *paths: Path) -> str:
+    """The frames of a traceback that lie in `paths` (the learner's file, the test), one line of code each."""
+    import linecache
+    import traceback
+    out = []
+    for frame in traceback.extract_tb(tb):
+        if Path(frame.filename).resolve() in paths:
+            code = (frame.line or linecache.getline(frame.filename, frame.lineno or 0)).strip()
+            out.append(f"  {_shown(Path(frame.filename))}:{frame.lineno} in {frame.name}\n      {code}\n")
+    return "".join(out)
+
+
+def _short_error_report(state: _State, task: str, item: pytest.Item, excinfo) -> str:
+    """A learner's code raised: the test's line, the learner's own frames and the message — no library
+    frames, no locals, no docstrings. An error already shown for an earlier test of the task is named once."""
+    exc: BaseException = excinfo.value
+    while getattr(exc, "exceptions", None):  # hypothesis found several failures: show the first
+        exc = exc.exceptions[0]  # type: ignore[attr-defined]
+    text = _exception_text(exc)
+    first_line = text.splitlines()[0]
+    learner = layout.learner_file(state.solutions_dir, task).resolve()
+    import traceback
+    own = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == learner]
+    # The same exception from the same line of the learner's file is one mistake, shown once.
+    key = (task, type(exc).__name__, f"line {own[-1].lineno} of your file" if own else first_line)
+    if key in state.shown_errors:
+        return f"{item.name}: the same {key[1]} ({key[2]}) as in {state.shown_errors[key]} above: {first_line}"
+    state.shown_errors[key] = item.name
+    frames = _learner_frames(exc.__traceback__, learner, Path(str(item.path)).resolve())
+    return (f"{item.name}: your code raised an error\n{frames}{text}\n"
+            f"(pytest --solutions {_shown(state.solutions_dir)} --tb=long shows the full traceback)")
 
 
 def _where(state: _State, task: str) -> str:

@@ -130,11 +130,26 @@ def test_deselected_tasks_are_not_reported_as_not_started(repo):
     assert "not started" not in out and "other-task" not in out
 
 
-def test_syntax_error_names_the_line(repo):
+def test_syntax_error_names_the_line_once(repo):
     learner(repo, "def double(x)\n    return 2 * x\n")
+    result = run(repo, "tests", "--solutions", "mine", "-rs")
+    result.assert_outcomes(errors=1, skipped=1)
+    result.stdout.fnmatch_lines(["*mine/good_task.py has a syntax error on line 1*",
+                                 "SKIPPED*not run: mine/good_task.py has a syntax error (reported once, above)*"])
+
+
+def test_an_exception_shows_the_learners_frames_and_a_short_message(repo):
+    # torch appends whole signatures to some messages; the plugin's own frames are no help either.
+    learner(repo, "def helper(x):\n    raise TypeError('bad arguments\\n' + '\\n'.join(f'signature {i}' for i in range(60)))\n"
+                  "\n\ndef double(x):\n    return helper(x)\n")
     result = run(repo, "tests", "--solutions", "mine")
-    result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(["*mine/good_task.py has a syntax error on line 1*"])
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(["*your code raised an error*", "*mine/good_task.py:6 in double*", "*return helper(x)*",
+                                 "*mine/good_task.py:2 in helper*", "TypeError: bad arguments*",
+                                 "*more lines of the message cut*",
+                                 "*the same TypeError (line 2 of your file) as in test_* above*"])
+    assert "pytest_plugin.py:" not in out and "signature 30" not in out
 
 
 def test_missing_name_is_reported(repo):
