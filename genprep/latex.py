@@ -19,6 +19,7 @@ _BRACE = re.compile(r"[{}]")
 _LEFT = re.compile(r"\\left(?![a-zA-Z])")
 _RIGHT = re.compile(r"\\right(?![a-zA-Z])")
 _DOLLAR = re.compile(r"(?<!\\)\$")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 
 # Commands authors mistype most; MathJax renders them as red error text.
 _NOT_MATHJAX = {"dfracc", "mathbbm", "bm", "textsc", "newcommand", "def", "usepackage"}
@@ -66,6 +67,11 @@ def markdown_problems(markdown: str) -> list[str]:
     for match in _DISPLAY.finditer(text):
         out += [f"in $${match.group(1).strip()[:40]}…$$: {p}" for p in problems(match.group(1))]
     rest = _DISPLAY.sub("", text)
+    for paragraph in _PARAGRAPH.split(rest):
+        if len(_DOLLAR.findall(paragraph)) % 2:
+            first = paragraph.strip().splitlines()[0] if paragraph.strip() else ""
+            out.append(f"has a '$' that opens or closes no formula in the paragraph starting {first[:50]!r}; "
+                       "pair every $…$ (a formula cannot span paragraphs), or write \\$ for a dollar sign")
     for match in _INLINE.finditer(rest):
         out += [f"in ${match.group(1).strip()[:40]}$: {p}" for p in problems(match.group(1), display=False)]
     return out

@@ -17,9 +17,13 @@ from . import latex, layout, untrusted
 from .errors import BankError, Problem
 from .model import Bank, GlossaryEntry, Pitfall, Question, Reference, Solution, Text, Topic
 from .schema import (
+    ANSWER_LENGTH_RATIO,
+    CJK_SHARE_IN_ENGLISH,
     FIELDS_BY_NAME,
     GLOSSARY_KEYS,
     PITFALL_KEYS,
+    PLACEHOLDER_FORMULA,
+    PLACEHOLDER_TEXTS,
     QUESTION_FIELDS,
     REFERENCE_KEYS,
     REFERENCE_LOCATORS,
@@ -28,6 +32,7 @@ from .schema import (
     TOPIC_KEYS,
 )
 from .strictyaml import Document, read
+from .tidy import MODELINE
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 ARXIV = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
@@ -88,10 +93,11 @@ class _Checker:
         if not isinstance(value, list):
             self.add(path, "must be a list, e.g. [a, b]")
             return ()
-        out = [self.slug(v, path + (i,)) for i, v in enumerate(value)]
+        out = [v for i, v in enumerate(value) if self.slug(v, path + (i,))]
         if len(set(out)) != len(out):
-            self.add(path, "lists the same entry twice")
-        return tuple(v for v in out if v)
+            twice = sorted({v for v in out if out.count(v) > 1})
+            self.add(path, f"lists {', '.join(twice)} twice")
+        return tuple(out)
 
     def texts(self, value: object, path: tuple) -> tuple[Text, ...]:
         if not isinstance(value, list):
@@ -156,10 +162,17 @@ def _question_from(doc: Document, topics: set[str]) -> tuple[Question | None, li
         if formula:
             for msg in latex.problems(formula, display=False):
                 c.add(("formula",), msg)
-    for lang_text, lang in ((answer, "zh"), (answer, "en")):
-        if lang_text:
-            for msg in latex.markdown_problems(lang_text.get(lang)):
-                c.add(("answer", lang), msg)
+    # Every text the site typesets: a broken formula anywhere shows as raw LaTeX on a page.
+    texts_with_math: list[tuple[tuple, object]] = [(("title",), get("title")), (("answer",), get("answer"))]
+    for field in ("hints", "pitfalls"):
+        items = get(field)
+        if isinstance(items, list):
+            texts_with_math += [((field, i), item) for i, item in enumerate(items)]
+    for where, value in texts_with_math:
+        for lang in ("zh", "en"):
+            text = value.get(lang) if isinstance(value, dict) else None
+            for msg in latex.markdown_problems(text) if isinstance(text, str) else ():
+                c.add(where + (lang,), msg)
     verified_by = c.slug(get("verified_by"), ("verified_by",)) if "verified_by" in data else None
     task = c.slug(get("task"), ("task",)) if "task" in data else None
     if task and qid and task != qid:
@@ -211,14 +224,48 @@ def _question_from(doc: Document, topics: set[str]) -> tuple[Question | None, li
                 if ref:
                     references.append(ref)
 
-    if c.problems or not (qid and qtype and topic and difficulty and title and answer):
+    if not (qid and qtype and topic and difficulty and title and answer):
         return None, c.problems
-    return Question(
+    question = Question(
         id=qid, type=qtype, topic=topic, difficulty=difficulty, title=title, answer=answer,
         path=doc.path, tags=tags, formula=formula, verified_by=verified_by, task=task,
         solution=solution, pitfalls=tuple(pitfalls), hints=hints, related=related,
         references=tuple(references), lines=doc.lines,
-    ), []
+    )
+    _content_rules(c, question, has_references="references" in data)
+    # With problems, the question stays out of the bank but is still checked against the other files.
+    return question, c.problems
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _content_rules(c: _Checker, q: Question, has_references: bool) -> None:
+    """What a question must be, beyond its format: bilingual for real, cited, no scaffold left."""
+    if q.difficulty != "easy" and not q.references and not (has_references and c.problems):
+        c.add(("references",) if has_references else (),
+              f"a {q.difficulty} question needs at least one reference (a paper or page that backs the answer: "
+              "{title, authors, year, arxiv | doi | url})")
+    for field in ("title", "answer"):
+        text: Text = getattr(q, field)
+        if not CJK.search(text.zh):
+            c.add((field, "zh"), "has no Chinese: write the Chinese text here (English terms may appear in parentheses)")
+        if len(CJK.findall(text.en)) > CJK_SHARE_IN_ENGLISH * max(1, len(text.en)):
+            c.add((field, "en"), "looks Chinese: write the English text here")
+    low, high = ANSWER_LENGTH_RATIO
+    ratio = len(q.answer.zh) / max(1, len(q.answer.en))
+    if not low < ratio < high:
+        c.add(("answer",), f"the Chinese answer is {ratio:.2f}× the length of the English one (expected between "
+                           f"{low} and {high}); is one of them incomplete?")
+    scaffold: list[tuple[tuple, Text, dict[str, str]]] = [(("answer",), q.answer, PLACEHOLDER_TEXTS["answer"])]
+    scaffold += [(("pitfalls", i), p.text, PLACEHOLDER_TEXTS["pitfall"]) for i, p in enumerate(q.pitfalls)]
+    scaffold += [(("hints", i), h, PLACEHOLDER_TEXTS["hint"]) for i, h in enumerate(q.hints)]
+    for where, text, placeholder in scaffold:
+        for lang in ("zh", "en"):
+            if placeholder[lang] in text.get(lang):
+                c.add(where + (lang,), "still holds the placeholder written by `genprep new`; replace it with real text")
+    if q.formula and q.formula.strip() == PLACEHOLDER_FORMULA:
+        c.add(("formula",), "still the placeholder written by `genprep new`; write the real formula")
 
 
 def _reference(c: _Checker, item: object, path: tuple) -> Reference | None:
@@ -325,11 +372,13 @@ def _defined_names(path: Path) -> set[str] | None:
     return names
 
 
-def _relations(bank: Bank, problems: list[Problem], check_code: bool) -> None:
-    """Checks across files: references between questions, and each task's files."""
-    tasks = bank.tasks
+def _relations(bank: Bank, problems: list[Problem], check_code: bool, flawed: list[Question]) -> None:
+    """Checks across files: references between questions, and each task's files.
+    `flawed`: questions left out of the bank for problems of their own; they are checked too."""
+    every = {**{q.id: q for q in flawed}, **bank.questions}
+    tasks = {q.task: q for q in every.values() if q.task}
     avoided = [(a, g) for g in bank.glossary for a in g.avoid]
-    for q in bank.questions.values():
+    for q in every.values():
         for path, text in _chinese_texts(q):
             for bad, entry in avoided:
                 if bad in text:
@@ -338,12 +387,17 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool) -> None:
         for rel in q.related:
             if rel == q.id:
                 problems.append(Problem(q.path, q.line("related"), "related", "a question cannot be related to itself"))
-            elif rel not in bank.questions:
+            elif rel not in every:
                 problems.append(Problem(q.path, q.line("related"), "related",
                                         f"no question has the id {rel!r}; fix the id or add that question"))
         if q.verified_by and q.verified_by not in tasks:
             problems.append(Problem(q.path, q.line("verified_by"), "verified_by",
                                     f"no coding task {q.verified_by!r}; name a task that exists (genprep list --type coding)"))
+        elif q.verified_by and q.verified_by not in q.related and q.id not in tasks[q.verified_by].related:
+            # The link says "these tests compute this formula"; it must be one a reader can follow both ways.
+            problems.append(Problem(q.path, q.line("verified_by"), "verified_by",
+                                    f"{q.verified_by!r} is not related to this question: name the task whose tests "
+                                    f"compute this formula and list it in `related` too"))
         for i, pit in enumerate(q.pitfalls):
             if pit.wrong_variant:
                 task_id = pit.wrong_variant.split("/")[0]
@@ -354,8 +408,17 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool) -> None:
                     missing = layout.wrong_variant_file(bank.root, pit.wrong_variant).relative_to(bank.root)
                     problems.append(Problem(q.path, q.line("pitfalls", i, "wrong_variant"), f"pitfalls[{i}].wrong_variant",
                                             f"{missing} does not exist; add the known-wrong file or fix the name"))
+        for i, ref in enumerate(q.references):
+            if KNOWN_FABRICATIONS.search(f"{ref.title} {ref.authors}") or ref.arxiv in KNOWN_WRONG_ARXIV:
+                problems.append(Problem(q.path, q.line("references", i), f"references[{i}]",
+                                        "is a reference known to be made up or misattributed; cite the real paper"))
         if check_code and q.task and q.solution:
             _task_files(bank.root, q, problems)
+
+
+# References that circulate in study material but do not exist (or point at the wrong paper).
+KNOWN_FABRICATIONS = re.compile(r"Feynman-Varianz|Beglia|Lavrychev|Natural Language Generation with Transformers", re.I)
+KNOWN_WRONG_ARXIV = {"1406.2866"}  # cited as the GAN paper, which is 1406.2661
 
 
 def _chinese_texts(q: Question):
@@ -392,9 +455,14 @@ PARALLEL_FROM = 1000  # question files; below this, starting processes costs mor
 
 
 def _read_question(path: Path, topic_ids: set[str]) -> tuple[Path, Question | None, list[Problem]]:
+    """The question in one file (None if too broken to check further) and the file's problems."""
     doc, problems = read(path)
     if doc is None:
         return path, None, problems
+    with path.open(encoding="utf-8-sig", errors="replace") as f:
+        if f.readline().rstrip("\r\n") != MODELINE:
+            problems.append(Problem(path, 1, "", "the first line must point editors at the schema; run "
+                                                 f"`python -m genprep.tidy {path.name}` (it adds: {MODELINE})"))
     q, found = _question_from(doc, topic_ids)
     return path, q, problems + found
 
@@ -414,8 +482,9 @@ def check_bank(root: Path, check_code: bool | None = None,
                only: set[str] | None = None) -> tuple[Bank | None, list[Problem]]:
     """Load the bank under `root`; returns (bank, every problem found).
 
-    The bank holds the questions that loaded cleanly, even when other files
-    have problems (None only when topics.yaml is missing).
+    The bank holds the questions without problems of their own, even when other
+    files have problems (None only when topics.yaml is missing); questions with
+    problems are still checked against the others.
     `only` loads just the questions with these ids (file names), no glossary,
     and skips the checks between files: the pytest plugin needs only the coding tasks.
 
@@ -445,20 +514,29 @@ def check_bank(root: Path, check_code: bool | None = None,
         if path.suffix != ".yaml" or (only is not None and path.stem not in only):
             continue
         question_files.append(path)
+    flawed: list[Question] = []
     for path, q, found in _read_questions(question_files, topic_ids):
         problems += found
         if q is None:
             continue
-        if q.id in questions:
-            other = questions[q.id].path.relative_to(root)
+        taken = questions.get(q.id) or next((f for f in flawed if f.id == q.id), None)
+        if taken:
+            other = taken.path.relative_to(root)
             problems.append(Problem(path, q.line("id"), "id", f"the id {q.id!r} is already used by {other}; ids are unique"))
             continue
-        questions[q.id] = q
+        # A question with problems of its own stays out of the bank, but is still checked against
+        # the other files, so one run reports everything rather than more after the first fixes.
+        if found:
+            flawed.append(q)
+        else:
+            questions[q.id] = q
     bank = Bank(root=root, topics=topics, questions=questions, glossary=glossary)
     if check_code is None:
         check_code = (root / "solutions").is_dir()
     if only is None:
-        _relations(bank, problems, check_code)
+        _relations(bank, problems, check_code, flawed)
+    # One report, in reading order: by file, then line.
+    problems.sort(key=lambda p: (str(p.path), p.line))
     return bank, problems
 
 

@@ -1,4 +1,5 @@
-"""`genprep new`: write a question file that already passes validation."""
+"""`genprep new`: write a question file with every field in place and placeholders where the author
+writes; `genprep validate` names each placeholder still left, so an untouched scaffold never passes."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from .loader import SLUG, check_bank
-from .schema import DIFFICULTIES, QUESTION_TYPES
+from .schema import DIFFICULTIES, PLACEHOLDER_FORMULA, PLACEHOLDER_TASK, PLACEHOLDER_TEXTS, QUESTION_TYPES
 
 # Editors with the YAML language server complete and check fields with this.
 from .tidy import MODELINE as _MODELINE
@@ -34,8 +35,9 @@ def scaffold(root: Path, args) -> Path:
     qid = args.id or _ask("id")
     if not SLUG.match(qid or ""):
         raise ScaffoldError(f"id {qid!r} is not a slug: lower-case letters, digits and single hyphens")
-    if qid in bank.questions:
-        raise ScaffoldError(f"the id {qid!r} is taken by {bank.questions[qid].path.relative_to(root)}")
+    taken = sorted((root / "questions").glob(f"*/{qid}.yaml"))
+    if taken:
+        raise ScaffoldError(f"the id {qid!r} is taken by {taken[0].relative_to(root)}")
     topic = args.topic or _ask("topic", topics)
     if topic not in topics:
         raise ScaffoldError(f"unknown topic {topic!r}; choose one of: {', '.join(topics)}")
@@ -55,24 +57,20 @@ def scaffold(root: Path, args) -> Path:
     data: dict = {
         "id": qid, "type": qtype, "topic": topic, "difficulty": difficulty, "tags": [],
         "title": {"zh": title_zh, "en": title_en},
-        "answer": {"zh": "**核心思想**：（先写一句话的结论，再写推导、取舍和常见追问。）\n",
-                   "en": "**Core idea**: (one-sentence answer first, then the math, trade-offs and a likely follow-up.)\n"},
+        "answer": {"zh": f"**核心思想**：{PLACEHOLDER_TEXTS['answer']['zh']}\n",
+                   "en": f"**Core idea**: {PLACEHOLDER_TEXTS['answer']['en']}\n"},
     }
     if qtype == "formula":
-        data["formula"] = "a^2 + b^2 = c^2"
-        tasks = sorted(bank.tasks)
-        if not tasks:
-            raise ScaffoldError("a formula question needs a coding task to verify it, and the bank has none yet")
-        data["verified_by"] = tasks[0]
-    data["pitfalls"] = [{"zh": "（一个常见的错误说法，以及为什么错。）",
-                         "en": "(A wrong answer that circulates, and why it is wrong.)"}]
-    data["hints"] = [{"zh": "（第一条提示。）", "en": "(First hint.)"}]
+        data["formula"] = PLACEHOLDER_FORMULA
+        data["verified_by"] = PLACEHOLDER_TASK
+    data["pitfalls"] = [dict(PLACEHOLDER_TEXTS["pitfall"])]
+    data["hints"] = [dict(PLACEHOLDER_TEXTS["hint"])]
     data["references"] = []
     path = root / "questions" / topic / f"{qid}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = MODELINE + "# Scaffolded by `genprep new`: replace every (parenthesised) placeholder.\n"
+    text = MODELINE + "# Scaffolded by `genprep new`: replace every (parenthesised) placeholder; `genprep validate` lists them.\n"
     if qtype == "formula":
-        text += "# formula / verified_by are placeholders: set the real formula and the task whose tests check it.\n"
+        text += "# formula / verified_by are placeholders: set the real formula and the task whose tests compute it.\n"
     text += yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
     path.write_text(text, encoding="utf-8")
     return path

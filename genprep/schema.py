@@ -56,6 +56,20 @@ QUESTION_FIELDS: tuple[Field, ...] = (
 
 FIELDS_BY_NAME = {f.name: f for f in QUESTION_FIELDS}
 
+# What `genprep new` writes where the author must write; `validate` rejects any of it left in place.
+PLACEHOLDER_TEXTS = {
+    "answer": {"zh": "（先写一句话的结论，再写推导、取舍和常见追问。）",
+               "en": "(One-sentence answer first, then the math, trade-offs and a likely follow-up.)"},
+    "pitfall": {"zh": "（一个常见的错误说法，以及为什么错。）", "en": "(A wrong answer that circulates, and why it is wrong.)"},
+    "hint": {"zh": "（第一条提示。）", "en": "(First hint.)"},
+}
+PLACEHOLDER_FORMULA = r"\text{(the formula)}"
+PLACEHOLDER_TASK = "the-task-whose-tests-check-this-formula"
+
+# Content rules the loader enforces on every question.
+CJK_SHARE_IN_ENGLISH = 0.02  # an English text may quote a few Chinese characters, no more
+ANSWER_LENGTH_RATIO = (0.2, 1.5)  # len(answer.zh) / len(answer.en): outside it, one side is likely incomplete
+
 # Keys inside nested mappings.
 PITFALL_KEYS = ("zh", "en", "wrong_variant")
 REFERENCE_KEYS = ("title", "authors", "year") + REFERENCE_LOCATORS

@@ -15,7 +15,9 @@ TOPICS = """\
   summary: {zh: VAE 相关。, en: About VAEs.}
 """
 
-CODING = """\
+MODELINE = "# yaml-language-server: $schema=../../schema/question.schema.json"
+
+CODING = MODELINE + """
 id: good-task
 type: coding
 task: good-task
@@ -28,7 +30,7 @@ answer:
   en: Return $2x$.
 """
 
-FORMULA = """\
+FORMULA = MODELINE + """
 id: good-formula
 type: formula
 topic: foundations
@@ -38,8 +40,10 @@ verified_by: good-task
 title: {zh: 翻倍公式, en: The doubling formula}
 answer:
   zh: |
+    翻倍：
     $$y = 2x$$
   en: |
+    Doubling:
     $$y = 2x$$
 related: [good-task]
 references:

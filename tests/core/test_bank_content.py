@@ -10,11 +10,12 @@ from genprep.loader import check_bank
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "spec"
-CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @pytest.fixture(scope="module")
 def bank():
+    # Every content rule (both languages, references, the schema modeline, formulas verified by a related
+    # task, placeholders, LaTeX) is a rule of `genprep validate`: a valid bank satisfies them all.
     bank, problems = check_bank(ROOT)
     assert problems == [], "the bank has problems; run `genprep validate`:\n" + "\n".join(p.format(ROOT) for p in problems[:20])
     return bank
@@ -75,48 +76,8 @@ def test_every_task_has_known_wrong_variants(bank):
 
 
 def test_counts_and_difficulty_spread(bank):
-    assert len(bank.questions) >= 200
+    # A policy of this bank, not a validity rule: `genprep validate` accepts a new topic's first questions.
+    assert len(bank.questions) >= 250
     for t in bank.topics:
         levels = {q.difficulty for q in bank.in_topic(t.id)}
         assert levels == {"easy", "medium", "hard"}, f"topic {t.id} has only {sorted(levels)}"
-
-
-def test_both_languages_really_are_both_languages(bank):
-    for q in bank.questions.values():
-        for field in ("title", "answer"):
-            text = getattr(q, field)
-            assert CJK.search(text.zh), f"{q.id}: {field}.zh has no Chinese"
-            cjk_share = len(CJK.findall(text.en)) / max(1, len(text.en))
-            assert cjk_share < 0.02, f"{q.id}: {field}.en looks Chinese"
-        ratio = len(q.answer.zh) / max(1, len(q.answer.en))
-        assert 0.2 < ratio < 1.5, f"{q.id}: the zh and en answers differ a lot in length (ratio {ratio:.2f}); is one incomplete?"
-
-
-def test_formula_questions_name_a_verifying_task(bank):
-    for q in bank.questions.values():
-        if q.type == "formula":
-            assert q.verified_by in bank.tasks
-
-
-MADE_UP = re.compile(r"Feynman-Varianz|Beglia|Lavrychev|Natural Language Generation with Transformers", re.I)
-
-
-def test_no_made_up_references(bank):
-    for q in bank.questions.values():
-        for r in q.references:
-            assert not MADE_UP.search(f"{r.title} {r.authors}"), f"{q.id}: {r.title}"
-            assert r.arxiv != "1406.2866", f"{q.id}: the GAN paper is arXiv:1406.2661"
-            if r.title.lower().startswith("variational autoencoders") and "Kingma" in r.authors:
-                pytest.fail(f"{q.id}: Kingma & Welling's VAE is the paper Auto-Encoding Variational Bayes (1312.6114)")
-
-
-def test_non_trivial_questions_cite_something(bank):
-    lacking = [q.id for q in bank.questions.values() if q.difficulty != "easy" and not q.references]
-    assert lacking == [], f"medium/hard questions without a reference: {lacking}"
-
-
-def test_question_files_point_editors_at_the_schema(bank):
-    from genprep.tidy import MODELINE
-    for q in bank.questions.values():
-        first = q.path.read_text(encoding="utf-8").split("\n", 1)[0]
-        assert first == MODELINE, f"{q.path.name}: run `python -m genprep.tidy {q.path}`"

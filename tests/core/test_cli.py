@@ -1,13 +1,14 @@
 """The genprep command, called in-process through its main()."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from genprep.cli import main
 from genprep.loader import check_bank
+from genprep.tidy import MODELINE
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "invalid"
 
@@ -19,11 +20,19 @@ def test_validate_ok(checkout, capsys):
 
 def test_validate_lists_every_problem_one_line_each(checkout, capsys):
     for name in ("unknown-key.yaml", "missing-en.yaml", "duplicate-key.yaml"):
-        shutil.copy(CORPUS / name, checkout / "questions" / "foundations" / name)
+        text = MODELINE + "\n" + (CORPUS / name).read_text(encoding="utf-8")
+        (checkout / "questions" / "foundations" / name).write_text(text, encoding="utf-8")
+    (checkout / "questions" / "foundations" / "unknown-key.yaml").write_text(
+        (checkout / "questions" / "foundations" / "unknown-key.yaml").read_text(encoding="utf-8")
+        + "related: [no-such-question]\n", encoding="utf-8")
     assert main(["validate", str(checkout)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == "3 problems found."
-    assert any(line.startswith("questions/foundations/unknown-key.yaml:7: [titel] unknown field") for line in err)
+    # All in one run, sorted by file and line: the dangling `related` of a file that also has a
+    # problem of its own is reported now, not after the first fix.
+    assert err[-1] == "4 problems found.", err
+    assert err[:-1] == sorted(err[:-1], key=lambda line: (line.split(":")[0], int(line.split(":")[1])))
+    assert any(line.startswith("questions/foundations/unknown-key.yaml:8: [titel] unknown field") for line in err)
+    assert any("unknown-key.yaml" in line and "no-such-question" in line for line in err)
     assert "Traceback" not in "\n".join(err)
 
 
@@ -71,13 +80,28 @@ def test_practice_writes_a_stub_and_refuses_to_overwrite(checkout, tmp_path, cap
     assert main(["practice", "good_task2", "--dir", str(folder), "--root", str(checkout)]) == 1
 
 
-def test_new_scaffolds_a_valid_file(checkout):
+def test_new_scaffolds_a_file_whose_placeholders_validate_names(checkout):
     args = ["new", "--root", str(checkout), "--id", "my-question", "--topic", "vae", "--type", "formula",
             "--difficulty", "hard", "--title-zh", "一个问题？", "--title-en", "A question?"]
     assert main(args) == 0
-    bank, problems = check_bank(checkout)
-    assert problems == [] and bank.questions["my-question"].topic == "vae"
     assert main(args) == 1  # the id is taken now
+    bank, problems = check_bank(checkout)
+    assert "my-question" not in bank.questions  # a question with problems stays out of the bank
+    flagged = {p.field for p in problems if p.path.name == "my-question.yaml"}
+    # An untouched scaffold passes nothing: every placeholder is named, and so is what a hard question lacks.
+    assert {"answer.zh", "answer.en", "pitfalls[0].zh", "pitfalls[0].en", "hints[0].zh", "hints[0].en",
+            "formula", "verified_by", "references"} <= flagged, flagged
+
+    path = checkout / "questions" / "vae" / "my-question.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.update(formula="y = 2x", verified_by="good-task", related=["good-task"],
+                answer={"zh": "翻倍：$y=2x$，对每个元素乘以二。", "en": "Doubling: $y=2x$, twice every element."},
+                pitfalls=[{"zh": "把翻倍写成平方。", "en": "Writing the square instead of the double."}],
+                hints=[{"zh": "乘以二。", "en": "Multiply by two."}],
+                references=[{"title": "Attention Is All You Need", "authors": "Vaswani et al.", "year": 2017,
+                             "arxiv": "1706.03762"}])
+    path.write_text(MODELINE + "\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert [p.format() for p in check_bank(checkout)[1]] == []
 
 
 def test_new_without_a_terminal_names_the_missing_flag(checkout, capsys, monkeypatch):

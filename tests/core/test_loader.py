@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from genprep.errors import BankError, Problem
 from genprep.loader import check_bank, load_bank
 from genprep.strictyaml import MAX_BYTES, parse
+from genprep.tidy import MODELINE
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "invalid"
 CASES = sorted(CORPUS.glob("*.yaml"))
@@ -193,5 +194,34 @@ def test_a_large_bank_read_by_several_processes_gives_the_same_result(checkout):
     assert pooled["pools"] == [[2]]  # the pool was used
     assert pooled["problems"] == [p.format() for p in problems_one]
     assert len(problems_one) > len(CASES)
-    assert any("already used by" in p and ":2:" in p for p in pooled["problems"])  # the id's line
+    assert any("already used by" in p and ":3:" in p for p in pooled["problems"])  # the id's line (after two comments)
     assert pooled["questions"] == {k: repr(q) for k, q in bank_one.questions.items()}
+
+
+def test_tags_that_are_not_slugs_are_not_called_duplicates(checkout):
+    path = checkout / "questions" / "foundations" / "good-task.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "tags: [VAE, latent space]\n", encoding="utf-8")
+    problems = [p.format() for p in check_bank(checkout)[1]]
+    assert any("'VAE' is not a slug" in p for p in problems) and any("'latent space' is not a slug" in p for p in problems)
+    assert not any("twice" in p for p in problems), problems
+
+
+def test_a_real_duplicate_tag_is_named(checkout):
+    path = checkout / "questions" / "foundations" / "good-task.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "tags: [vae, gan, vae]\n", encoding="utf-8")
+    assert any("lists vae twice" in p.format() for p in check_bank(checkout)[1])
+
+
+def test_a_file_without_the_schema_modeline_is_named(checkout):
+    path = checkout / "questions" / "foundations" / "good-task.yaml"
+    path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    problems = [p.format() for p in check_bank(checkout)[1]]
+    assert problems == [f"{path}:1: the first line must point editors at the schema; run `python -m genprep.tidy "
+                        f"good-task.yaml` (it adds: {MODELINE})"]
+
+
+def test_dollar_signs_in_code_and_escaped_ones_are_not_formulas():
+    from genprep.latex import markdown_problems
+    assert markdown_problems("costs `$5` or \\$6; $x$ is math") == []
+    assert markdown_problems("$a$ and $b\n\nnext paragraph $c$") != []
+

@@ -7,6 +7,7 @@ import markdown
 import pytest
 
 from genprep.loader import check_bank
+from genprep.tidy import MODELINE
 from genprep.untrusted import html_problems, markdown_problems
 
 CORPUS = sorted((Path(__file__).parent.parent / "corpus" / "injection").glob("*.md"))
@@ -18,12 +19,12 @@ def test_loader_rejects_injection_with_file_line_and_field(checkout, case):
     payload = case.read_text(encoding="utf-8")
     path = checkout / "questions" / "foundations" / "injected.yaml"
     body = "\n".join("    " + line for line in payload.splitlines())
-    path.write_text("id: injected\ntype: concept\ntopic: foundations\ndifficulty: easy\n"
+    path.write_text(MODELINE + "\nid: injected\ntype: concept\ntopic: foundations\ndifficulty: easy\n"
                     "title: {zh: 标题, en: Title}\nanswer:\n  zh: 答案\n  en: |\n" + body + "\n", encoding="utf-8")
     bank, problems = check_bank(checkout)
     mine = [p for p in problems if p.path == path]
     assert mine, f"{case.name} was accepted"
-    assert all(p.field == "answer.en" and p.line >= 8 for p in mine), [p.format() for p in mine]
+    assert all(p.field == "answer.en" and p.line >= 9 for p in mine), [p.format() for p in mine]
     assert "injected" not in bank.questions
 
 
