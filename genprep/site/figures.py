@@ -255,6 +255,145 @@ def draw_top_k_top_p():
     return fig
 
 
+def draw_attention_masks():
+    plt = _plt()
+    torch = _seed(0)
+    from solutions.data import document_causal_mask
+    from solutions.llm import sliding_window_mask
+    n = 12
+    docs = torch.tensor([7] * 5 + [3] * 4 + [9] * 3)
+    panels = ((torch.ones(n, n).tril().bool(), "causal"), (sliding_window_mask(n, 4), "sliding window, w = 4"),
+              (document_causal_mask(docs), "packed documents (5 + 4 + 3 tokens)"))
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.5))
+    for ax, (mask, title) in zip(axes, panels):
+        ax.imshow(mask.numpy(), cmap="Blues", vmin=0, vmax=1.3)
+        ax.set(xlabel="key s", ylabel="query t", title=title), ax.grid(False)
+    fig.tight_layout()
+    return fig
+
+
+def draw_moe_routing():
+    plt = _plt()
+    torch = _seed(0)
+    from solutions.llm import load_balancing_loss, top_k_routing
+    n, e, k = 4096, 8, 2
+    base = torch.randn(n, e)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3), sharey=True)
+    for ax, skew, title in ((axes[0], 0.0, "balanced router"), (axes[1], 2.0, "router favouring experts 0-1")):
+        logits = base + skew * torch.tensor([1.0, 0.8] + [0.0] * (e - 2))
+        _, experts = top_k_routing(logits, k)
+        f = torch.bincount(experts.reshape(-1), minlength=e).float() / (n * k)  # share of assignments
+        prob = logits.softmax(-1).mean(0)  # mean router probability
+        loss = float(load_balancing_loss(logits, experts, e))
+        xs = torch.arange(e).float()
+        ax.bar((xs - 0.2).numpy(), f.numpy(), width=0.4, label="f_e: share of the N·k assignments")
+        ax.bar((xs + 0.2).numpy(), prob.numpy(), width=0.4, label="P_e: mean router probability")
+        ax.axhline(1 / e, color="k", lw=0.8, ls="--")
+        ax.set(xlabel="expert e", title=f"{title}: loss = E·Σ f_e·P_e = {loss:.2f}")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def draw_speculative_acceptance():
+    plt = _plt()
+    torch = _seed(0)
+    from solutions.inference import speculative_step
+    p = torch.tensor([0.30, 0.25, 0.15, 0.10, 0.08, 0.06, 0.04, 0.02])  # target
+    q = torch.tensor([0.10, 0.40, 0.20, 0.05, 0.10, 0.05, 0.05, 0.05])  # draft
+    xs = torch.arange(8).float()
+    runs, counts = 4000, torch.zeros(8)
+    draws = torch.multinomial(q, runs, replacement=True)
+    for x, u in zip(draws, torch.rand(runs)):
+        n_acc, residual = speculative_step(q[None], torch.stack([p, p]), x[None], u[None])
+        counts[int(x) if n_acc == 1 else int(torch.multinomial(residual, 1))] += 1
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9.5, 3.3))
+    a.bar((xs - 0.2).numpy(), p.numpy(), width=0.4, label="target p")
+    a.bar((xs + 0.2).numpy(), q.numpy(), width=0.4, label="draft q")
+    a.step(xs.numpy(), torch.minimum(p, q).numpy(), where="mid", color="k", lw=1, label="min(p, q): accepted")
+    a.set(xlabel="token", title=f"acceptance rate = Σ min(p, q) = {float(torch.minimum(p, q).sum()):.2f}")
+    a.legend(fontsize=7)
+    b.bar((xs - 0.2).numpy(), p.numpy(), width=0.4, label="target p")
+    b.bar((xs + 0.2).numpy(), (counts / runs).numpy(), width=0.4, label=f"first emitted token, {runs} runs")
+    b.set(xlabel="token", title="accept-or-resample reproduces p exactly"), b.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def draw_quantization_error():
+    plt = _plt()
+    torch = _seed(0)
+    from solutions.quantization import dequantize, dequantize_groupwise, quantize_absmax, quantize_groupwise
+    w = torch.randn(64, 256) * 0.02
+    w[3, 17], w[40, 200] = 0.8, -0.6  # two outlier weights, as LLM weight matrices have
+    per_tensor = dequantize(*quantize_absmax(w.reshape(1, -1))).reshape(w.shape)
+    per_row = dequantize(*quantize_absmax(w, dim=-1))
+    schemes = {"int8 per tensor": per_tensor, "int8 per row": per_row}
+    for g in (128, 32):
+        q, scale, zero = quantize_groupwise(w, g, bits=4)
+        schemes[f"int4 groups of {g}"] = dequantize_groupwise(q, scale, zero, g)
+    errors = {name: (deq - w).abs() for name, deq in schemes.items()}
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9.5, 3.3))
+    a.bar(range(len(errors)), [float(e.mean()) for e in errors.values()], color="tab:orange")
+    a.set_xticks(range(len(errors)), list(errors), rotation=15, fontsize=7)
+    a.set(ylabel="mean |w - dequantized w|", title="one outlier inflates the scale of its whole group")
+    for name in ("int8 per tensor", "int8 per row"):
+        b.plot(errors[name].mean(-1).numpy(), lw=1, marker=".", label=name)
+    b.set(xlabel="row (outliers in rows 3 and 40)", ylabel="mean |error| of the row", yscale="log",
+          title="per-row scales keep the damage in the outliers' rows"), b.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def draw_noise_schedules():
+    plt = _plt()
+    torch = _seed(0)
+    from solutions.diffusion import cosine_alphas_cumprod, linear_beta_schedule, rescale_zero_terminal_snr
+    T = 1000
+    linear = linear_beta_schedule(T)
+    schedules = {"linear (DDPM)": torch.cumprod(1 - linear, 0), "cosine": cosine_alphas_cumprod(T),
+                 "linear, zero terminal SNR": torch.cumprod(1 - rescale_zero_terminal_snr(linear), 0)}
+    t = torch.arange(1, T + 1)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9.5, 3.3))
+    for name, abar in schedules.items():
+        a.plot(t.numpy(), abar.numpy(), label=name)
+        snr = abar / (1 - abar)
+        b.plot(t.numpy(), snr.clamp_min(1e-12).log().numpy(), label=name)
+    a.set(xlabel="t", ylabel="alpha_bar_t", title="signal kept at step t"), a.legend(fontsize=7)
+    b.set(xlabel="t", ylabel="log SNR", title="linear ends at SNR > 0; the rescaled one at 0 (log = -inf)")
+    fig.tight_layout()
+    return fig
+
+
+def draw_flow_paths():
+    plt = _plt()
+    torch = _seed(0)
+    from solutions.flows import euler_sample
+    mu, s, n, steps = 2.0, 0.5, 24, 40  # from N(0, 1) noise to N(mu, s²) data
+    x0, x1 = torch.randn(n), mu + s * torch.randn(n)
+    ts = torch.linspace(0, 1, steps + 1)
+
+    def velocity(x, t):  # the marginal velocity field of the straight path between the two Gaussians
+        sd = ((1 - t) ** 2 + (t * s) ** 2).sqrt()
+        return mu + (x - t * mu) * (t * s * s - (1 - t)) / sd**2
+
+    def up_to(k):  # x at t = k/steps: k Euler steps of dx/dτ = t_k·v(x, τ·t_k), τ from 0 to 1
+        t_k = k / steps
+        return euler_sample(lambda x, tau: t_k * velocity(x, tau * t_k), x0, k) if k else x0
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9.5, 3.3), sharey=True)
+    for i in range(n):
+        a.plot(ts.numpy(), ((1 - ts) * x0[i] + ts * x1[i]).numpy(), lw=0.7)
+    a.set(xlabel="t", ylabel="x", title="training pairs: straight lines that cross")
+    path = torch.stack([up_to(k) for k in range(steps + 1)])
+    b.plot(ts.numpy(), path.numpy(), lw=0.7)
+    b.set(xlabel="t", title="Euler on the marginal field: no crossings")
+    b.text(0.98, 0.04, f"at t = 1: mean {float(path[-1].mean()):.2f}, sd {float(path[-1].std()):.2f}",
+           transform=b.transAxes, ha="right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def T(zh: str, en: str) -> Text:
     return Text(zh, en)
 
@@ -300,6 +439,42 @@ FIGURES: tuple[Figure, ...] = (
         "同一个分布经过 top-k 和 top-p 过滤后保留下来的词元（重新归一化后的概率）。",
         "One distribution after top-k and after top-p filtering: the tokens that remain, renormalized."),
         draw_top_k_top_p),
+    Figure("attention-masks", "sliding-window-mask", T(
+        "三种注意力掩码（深色 = 允许注意）：因果掩码；窗口为 4 的滑动窗口，每个查询只看最近 4 个位置；"
+        "把三篇文档打包进一条序列时的文档内因果掩码，块对角，文档之间互不可见。",
+        "Three attention masks (dark = may attend): causal; a sliding window of 4, each query sees its last 4 positions; "
+        "three documents packed into one sequence, a block-diagonal causal mask with no attention across documents."),
+        draw_attention_masks),
+    Figure("moe-routing", "moe-top-k-routing", T(
+        "top-2 路由下每个专家分到的份额 f_e 与平均路由概率 P_e（8 个专家，"
+        "虚线为均匀的 1/8）。均衡时负载均衡损失约为 1；路由偏向某几个专家时 f 和 P 同时偏斜，损失变大。",
+        "Top-2 routing over 8 experts: each expert's share of assignments f_e and mean router probability P_e (dashed: the "
+        "uniform 1/8). Balanced, the load-balancing loss is about 1; when the router favours some experts, f and P skew "
+        "together and the loss grows."), draw_moe_routing),
+    Figure("speculative-acceptance", "speculative-decoding", T(
+        "推测解码的一步：草稿分布 q 与目标分布 p 重叠的部分 min(p, q) 就是接受的概率；"
+        "被拒绝时从 max(0, p − q) 归一化后重采样，于是第一个输出词元的分布恰好是 p（右图为用参考实现模拟的频率）。",
+        "One step of speculative decoding: the overlap min(p, q) of the draft q and the target p is the acceptance "
+        "probability; on rejection the token is resampled from max(0, p − q) normalized, so the first emitted token "
+        "follows p exactly (right: frequencies simulated with the reference)."), draw_speculative_acceptance),
+    Figure("quantization-error", "groupwise-quantization", T(
+        "含两个离群值的权重矩阵在不同量化粒度下的重建误差：逐张量 INT8 的尺度被离群值撑大，"
+        "所有权重都变粗；逐行只影响离群值所在的行；4 位分组量化的组越小，受影响的权重越少。",
+        "Reconstruction error of a weight matrix with two outliers under different granularities: per-tensor INT8 lets the "
+        "outliers set one coarse scale for every weight; per-row confines the damage to their rows; with 4-bit groups, "
+        "smaller groups confine it further."), draw_quantization_error),
+    Figure("noise-schedules", "noise-schedules", T(
+        "三种噪声调度下的 ᾱ_t 与 log SNR：线性调度在中段掉得快；余弦调度更平缓；重缩放到零终端信噪比后，"
+        "最后一步的 ᾱ_T 恰好为 0（log SNR 趋于 −∞），模型在训练中见过纯噪声。",
+        "ᾱ_t and log SNR under three schedules: the linear schedule drops fast in the middle; the cosine one is gentler; "
+        "rescaled to zero terminal SNR, ᾱ_T is exactly 0 (log SNR → −∞), so training sees pure noise."),
+        draw_noise_schedules),
+    Figure("flow-paths", "flow-matching", T(
+        "流匹配：左图是训练时随机配对的噪声与数据之间的直线路径，彼此交叉；"
+        "右图按这些路径的边缘速度场做欧拉积分（参考实现的 euler_sample），轨迹不再交叉，终点服从目标分布 N(2, 0.5²)。",
+        "Flow matching: the straight paths between randomly paired noise and data used in training cross each other "
+        "(left); integrating the marginal velocity field they define with the reference euler_sample gives trajectories "
+        "that never cross and end in the target N(2, 0.5²) (right)."), draw_flow_paths),
 )
 
 
