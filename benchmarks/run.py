@@ -1,7 +1,7 @@
 """Benchmarks: how long a learner waits, how long the suite and the site take, how they scale.
 
     .venv/bin/python benchmarks/run.py            # everything (about 10 minutes)
-    .venv/bin/python benchmarks/run.py latency    # one part: latency | suite | site | weight
+    .venv/bin/python benchmarks/run.py latency    # one part: latency | suite | check-tests | site | weight
 
 Prints figures only; nothing here asserts a speed (tests never time themselves).
 Every figure is the median of several runs on this machine.
@@ -26,7 +26,8 @@ PY = sys.executable
 # which makes every run recompile pytest's assertion-rewritten modules).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV.update({"NO_MKDOCS_2_WARNING": "1", "HYPOTHESIS_PROFILE": "ci"})
-LATENCY_TASKS = ("stable-softmax", "scaled-dot-product-attention", "lstm-cell", "vae-model")
+LATENCY_TASKS = ("stable-softmax", "scaled-dot-product-attention", "lstm-cell", "vae-model",
+                 "blockwise-attention", "moe-layer", "grpo", "langevin-dynamics")
 
 
 def timed(cmd: list[str], cwd: Path = ROOT, repeat: int = 3) -> tuple[float, subprocess.CompletedProcess]:
@@ -80,6 +81,13 @@ def suite() -> None:
             continue
         if block and re.match(r"^\d+\.\d+s ", line):
             print(f"    {line}")
+
+
+def check_tests() -> None:
+    print("\n## genprep check-tests: every stub and known-wrong variant through the tests (one run)\n")
+    t, proc = timed([PY, "-m", "genprep", "check-tests"], repeat=1)
+    last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-300:]
+    print(f"wall time: {t:.1f} s on {os.cpu_count()} cores — {last}")
 
 
 def synthetic_bank(dest: Path, factor: int) -> int:
@@ -172,7 +180,7 @@ def weight() -> None:
             print(f"    {n / 1e3:8.1f} KB  {url.split('/', 3)[-1]}")
 
 
-PARTS = {"latency": latency, "suite": suite, "site": site, "weight": weight}
+PARTS = {"latency": latency, "suite": suite, "check-tests": check_tests, "site": site, "weight": weight}
 
 if __name__ == "__main__":
     header()
