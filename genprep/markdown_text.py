@@ -77,3 +77,31 @@ def _display_math(lines: list[str]) -> list[str]:
 def normalize(text: str) -> str:
     lines = _display_math(_lists(text.splitlines()))
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+# Plain-text rendering of short LaTeX, for places that cannot typeset (a browser tab's title).
+_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π",
+    "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ",
+    "Omega": "Ω", "sum": "Σ", "prod": "Π", "nabla": "∇", "partial": "∂", "infty": "∞", "sqrt": "√",
+    "cdot": "·", "times": "×", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠",
+    "approx": "≈", "to": "→", "rightarrow": "→", "leftarrow": "←", "in": "∈", "mid": "|", "|": "‖",
+    "ell": "ℓ", "top": "ᵀ", "log": "log", "exp": "exp", "min": "min", "max": "max",
+}
+_COMMAND = re.compile(r"\\([A-Za-z]+|\|)\s?")
+_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def _plain_math(tex: str) -> str:
+    text = _COMMAND.sub(lambda m: _SYMBOLS.get(m.group(1), ""), tex)  # \beta → β, \mathrm → ""
+    return re.sub(r"[{}]", "", text).replace("\\", "")
+
+
+def plain_text(markdown: str) -> str:
+    """A one-line text without LaTeX or Markdown marks: `$\\beta$-VAE` → `β-VAE`, `**KL**` → `KL`."""
+    parts = re.split(r"`([^`]*)`", markdown)  # odd parts: code, kept as written
+    text = "".join(p if i % 2 else re.sub(r"\*\*|__|\*", "", _MATH.sub(lambda m: _plain_math(m.group(1)), p))
+                   for i, p in enumerate(parts))
+    return " ".join(text.split())

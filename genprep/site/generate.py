@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import re
 import textwrap
 from pathlib import Path
 
 from .. import layout
-from ..markdown_text import normalize
+from ..markdown_text import normalize, plain_text
 from ..model import Bank, Question
 from . import code
 
@@ -58,6 +59,12 @@ def md_inline(text: str) -> str:
     return "".join(p if i % 2 else re.sub(r"([*_\[\]\\|])", r"\\\1", p) for i, p in enumerate(parts))
 
 
+def front_matter(title: str, extra: str = "") -> str:
+    """A page's front matter: the title as a YAML string (any quote or backslash in it is escaped), in plain
+    text, since a browser tab cannot typeset LaTeX."""
+    return f"---\ntitle: {json.dumps(plain_text(title), ensure_ascii=False)}\n{extra}---\n"
+
+
 def _indent(text: str, n: int = 4) -> str:
     return textwrap.indent(text, " " * n, lambda line: True).replace(" " * n + "\n", "\n")
 
@@ -90,7 +97,7 @@ def _figure_block(figures) -> str:
 def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question | None,
                    figures=()) -> str:
     topic = bank.topic(q.topic)
-    out = [f"---\ntitle: \"{q.title.zh} · {q.title.en}\"\n---\n",
+    out = [front_matter(f"{q.title.zh} · {q.title.en}"),
            f"# {md_inline(q.title.zh)}\n",
            f"{md_inline(q.title.en)}\n{{: .gp-en-title }}\n",
            f"{_badges(q)} · [{topic.title.zh} · {topic.title.en}](../{topic_url(q.topic)})\n{{: .gp-meta }}\n"]
@@ -184,7 +191,7 @@ def _topic_page(bank: Bank, topic_id: str) -> str:
              + "\n".join(rows) + "\n\n</div>")
     counts = {d: sum(q.difficulty == d for q in qs) for d in DIFF_NAMES}
     return f"""---
-title: "{topic.title.zh} · {topic.title.en}"
+title: {json.dumps(plain_text(f"{topic.title.zh} · {topic.title.en}"), ensure_ascii=False)}
 ---
 # {topic.title.zh}
 
@@ -258,7 +265,7 @@ def _print_page(bank: Bank, topic_id: str) -> str:
     already-rendered page content, so no answer is rendered twice.
     """
     topic = bank.topic(topic_id)
-    parts = [f"---\ntitle: \"{topic.title.zh} · {topic.title.en}（打印版 · printable）\"\nsearch:\n  exclude: true\n---\n",
+    parts = [front_matter(f"{topic.title.zh} · {topic.title.en}（打印版 · printable）", "search:\n  exclude: true\n"),
              f"# {topic.title.zh} · {topic.title.en}\n", f"{topic.summary.zh}\n\n{topic.summary.en}\n"]
     for q in bank.in_topic(topic_id):
         parts.append(f"[{q.id}](../q/{q.id}.md)\n{{: .gp-print-id }}\n\n" + PRINT_SLOT.format(id=q.id) + "\n")

@@ -99,3 +99,15 @@ def test_practice_anchor_matches_the_configured_slugify():
 
     from genprep.site.generate import PRACTICE_ANCHOR, PRACTICE_HEADING
     assert slugify(case="lower")(PRACTICE_HEADING, "-") == PRACTICE_ANCHOR
+
+
+def test_page_titles_are_yaml_strings_in_plain_text():
+    import yaml
+
+    from genprep.site.generate import front_matter, pages
+    tricky = 'The "$\\beta$-VAE": why \\ and `*`?'
+    head = yaml.safe_load(front_matter(tricky).strip("-\n"))
+    assert head == {"title": 'The "β-VAE": why \\ and *?'}
+    for path, text in pages(load_bank(ROOT)).items():
+        title = yaml.safe_load(text.split("---\n")[1])["title"]
+        assert "$" not in title and "\\" not in title and not any(ord(c) < 32 for c in title), f"{path}: {title!r}"
