@@ -40,13 +40,31 @@ def expect_tensor(value: Any, what: str, *, shape: tuple | torch.Size | None = N
     return value
 
 
+def _matches(actual: torch.Tensor, other: Any, atol: float, rtol: float) -> bool:
+    other = torch.as_tensor(other)
+    if other.shape != actual.shape:
+        return False
+    a, o = actual.detach().to(torch.float64), other.detach().to(torch.float64)
+    return bool(((a - o).abs() <= atol + rtol * o.abs()).all())
+
+
 def expect_close(actual: Any, expected: torch.Tensor, what: str, *, atol: float = 1e-5,
-                 rtol: float = 1e-4, hint: str = "", check_dtype: bool = True) -> None:
+                 rtol: float = 1e-4, hint: str = "", check_dtype: bool = True,
+                 likely: tuple[tuple[Any, str], ...] = ()) -> None:
     """`actual` matches `expected` elementwise within |a − e| ≤ atol + rtol·|e|.
 
     Shape (and dtype unless `check_dtype=False`) are checked first; NaN/inf in
-    `actual` where `expected` is finite is reported as such.
+    `actual` where `expected` is finite is reported as such. `likely` pairs the
+    result of a known mistake (computed by the test on the same inputs) with its
+    cause: when `actual` equals one of them, that cause replaces the generic hint.
     """
+    if likely and isinstance(actual, torch.Tensor):
+        e = torch.as_tensor(expected)
+        if not _matches(actual, e, atol, rtol):
+            for result, cause in likely:
+                if _matches(actual, result, atol, rtol):
+                    hint = f"Your result is exactly what {cause}"
+                    break
     expected = torch.as_tensor(expected)
     actual = expect_tensor(actual, what, shape=expected.shape,
                            dtype=expected.dtype if check_dtype else None)
@@ -73,13 +91,15 @@ def expect_close(actual: Any, expected: torch.Tensor, what: str, *, atol: float 
 
 
 def expect_scalar(actual: Any, expected: float | torch.Tensor, what: str, *, atol: float = 1e-5,
-                  rtol: float = 1e-4, hint: str = "", dtype: torch.dtype | None = torch.float32) -> None:
+                  rtol: float = 1e-4, hint: str = "", dtype: torch.dtype | None = torch.float32,
+                  likely: tuple[tuple[Any, str], ...] = ()) -> None:
     """A 0-dim tensor (e.g. a loss) close to `expected`."""
     exp = torch.as_tensor(expected, dtype=dtype or torch.float32)
     if isinstance(actual, torch.Tensor) and actual.dim() != 0:
         raise CheckFailed(f"{what} should be a 0-dim tensor (a single number, e.g. from .mean()), "
                           f"but has shape {tuple(actual.shape)} — did you forget to reduce over the batch?")
-    expect_close(actual, exp.reshape(()), what, atol=atol, rtol=rtol, hint=hint, check_dtype=dtype is not None)
+    expect_close(actual, exp.reshape(()), what, atol=atol, rtol=rtol, hint=hint, check_dtype=dtype is not None,
+                 likely=tuple((torch.as_tensor(r).reshape(()), c) for r, c in likely))
 
 
 def expect_unchanged(before: torch.Tensor, after: torch.Tensor, what: str) -> None:

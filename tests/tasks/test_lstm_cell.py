@@ -19,6 +19,23 @@ def random_cell(d_in, d_h, seed):
 weights = _recurrent.weights
 
 
+def step_with_gate_order(x, h, c, W, order):
+    """One LSTM step that reads the 4 gate blocks in `order` (e.g. "ifog") instead of PyTorch's "ifgo"."""
+    W_ih, W_hh, b_ih, b_hh = (w.double() for w in W)
+    blocks = dict(zip(order, (x.double() @ W_ih.T + b_ih + h.double() @ W_hh.T + b_hh).chunk(4, -1)))
+    i, f, g, o = blocks["i"].sigmoid(), blocks["f"].sigmoid(), blocks["g"].tanh(), blocks["o"].sigmoid()
+    c_new = f * c.double() + i * g
+    return (o * c_new.tanh()).to(x.dtype), c_new.to(x.dtype)
+
+
+def likely_gate_orders(x, h, c, W, which):
+    """The result (which = 0: h, 1: c) that reading the gates in another order gives, with the cause."""
+    return tuple((step_with_gate_order(x, h, c, W, order)[which],
+                  f"reading the four gate blocks in the order {', '.join(order)} gives; PyTorch's weights hold "
+                  f"them in the order i, f, g, o (input, forget, cell candidate, output).")
+                 for order in ("ifog", "igfo", "figo", "iofg"))
+
+
 def call(impl, x, h, c, W, what):
     result = impl.lstm_cell(x, h, c, *W)
     expect(isinstance(result, tuple) and len(result) == 2,
@@ -37,8 +54,11 @@ def check_one_step(impl, B, d_in, d_h, seed):
     expect_tensor(c_new, what + " -> c", shape=(B, d_h), dtype=torch.float32)
     with torch.no_grad():
         want_h, want_c = cell(x.double(), (h.double(), c.double()))
-    expect_close(c_new, want_c.float(), what + ": new cell state c vs nn.LSTMCell", atol=1e-5, hint=HINT)
-    expect_close(h_new, want_h.float(), what + ": new hidden state h vs nn.LSTMCell", atol=1e-5, hint=HINT)
+    W = weights(cell)
+    expect_close(c_new, want_c.float(), what + ": new cell state c vs nn.LSTMCell", atol=1e-5, hint=HINT,
+                 likely=likely_gate_orders(x, h, c, W, 1))
+    expect_close(h_new, want_h.float(), what + ": new hidden state h vs nn.LSTMCell", atol=1e-5, hint=HINT,
+                 likely=likely_gate_orders(x, h, c, W, 0))
 
 
 def test_matches_nn_lstmcell(impl):
@@ -83,14 +103,19 @@ def test_unrolled_over_a_sequence_matches_nn_lstm(impl):
                  hint="Feed the new c back in at the next step, together with the new h.")
 
 
-def test_keeps_float64(impl):
+def test_float64_inputs_give_float64_states_that_match_nn_lstmcell(impl):
     cell = random_cell(3, 2, seed=4)
     x, h, c = (torch.randn(2, n, dtype=torch.float64) for n in (3, 2, 2))
-    h_new, c_new = call(impl, x, h, c, weights(cell, torch.float64), "lstm_cell on float64 inputs")
+    W = weights(cell, torch.float64)
+    h_new, c_new = call(impl, x, h, c, W, "lstm_cell on float64 inputs")
+    expect_tensor(h_new, "lstm_cell on float64 inputs -> h", shape=(2, 2), dtype=torch.float64)
+    expect_tensor(c_new, "lstm_cell on float64 inputs -> c", shape=(2, 2), dtype=torch.float64)
     with torch.no_grad():
         want_h, want_c = cell(x, (h, c))
-    expect_close(h_new, want_h, "lstm_cell on float64 inputs -> h", atol=1e-10, hint=HINT)
-    expect_close(c_new, want_c, "lstm_cell on float64 inputs -> c", atol=1e-10, hint=HINT)
+    expect_close(h_new, want_h, "lstm_cell on float64 inputs -> h", atol=1e-10, hint=HINT,
+                 likely=likely_gate_orders(x, h, c, W, 0))
+    expect_close(c_new, want_c, "lstm_cell on float64 inputs -> c", atol=1e-10, hint=HINT,
+                 likely=likely_gate_orders(x, h, c, W, 1))
 
 
 @given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**16))

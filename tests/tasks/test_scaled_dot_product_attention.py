@@ -17,6 +17,15 @@ def oracle(q, k, v, mask=None):
     return out.float(), scores.softmax(-1).float()
 
 
+def likely_weight_mistakes(q, k):
+    """What common mistakes give for the weights, each with its cause (genprep.checks.expect_close(likely=...))."""
+    raw = q.double() @ k.double().transpose(-2, -1)
+    d = q.size(-1)
+    return (((raw / d ** 0.5).softmax(-2).float(), "a softmax over the queries (dim=-2) gives; take it over the keys, dim=-1."),
+            (raw.softmax(-1).float(), "unscaled scores give; divide q @ kᵀ by √d before the softmax."),
+            ((raw / d).softmax(-1).float(), "dividing by d gives; divide by √d."))
+
+
 def call(impl, q, k, v, mask=None):
     result = impl.scaled_dot_product_attention(q, k, v, mask) if mask is not None \
         else impl.scaled_dot_product_attention(q, k, v)
@@ -30,7 +39,8 @@ def test_matches_pytorch_without_mask(impl):
     q, k, v = torch.randn(2, 3, 4, 8, generator=g), torch.randn(2, 3, 6, 8, generator=g), torch.randn(2, 3, 6, 5, generator=g)
     out, weights = expect_deterministic(lambda *a: call(impl, *a), q, k, v, what="scaled_dot_product_attention(q, k, v)")
     want_out, want_w = oracle(q, k, v)
-    expect_close(weights, want_w, "attention weights for q (2,3,4,8), k (2,3,6,8)", atol=1e-5, hint=HINT)
+    expect_close(weights, want_w, "attention weights for q (2,3,4,8), k (2,3,6,8)", atol=1e-5, hint=HINT,
+                 likely=likely_weight_mistakes(q, k))
     expect_close(out, want_out, "attention output (Lq=4, dv=5)", atol=1e-5, hint=HINT)
 
 
@@ -40,7 +50,8 @@ def test_scaling_uses_sqrt_of_the_key_dimension(impl):
     q, k, v = 2 * torch.randn(1, 3, 64, generator=g), 2 * torch.randn(1, 5, 64, generator=g), torch.randn(1, 5, 2, generator=g)
     _, weights = call(impl, q, k, v)
     expect_close(weights, oracle(q, k, v)[1], "attention weights with d = 64", atol=1e-5,
-                 hint="Divide the scores by √d (d = q.size(-1) = 64, so by 8) before the softmax.")
+                 hint="Divide the scores by √d (d = q.size(-1) = 64, so by 8) before the softmax.",
+                 likely=likely_weight_mistakes(q, k))
 
 
 def test_rows_sum_to_one_and_masked_weights_are_zero(impl):

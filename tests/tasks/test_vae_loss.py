@@ -24,6 +24,19 @@ def oracle(x, x_logits, mu, logvar, beta=1.0):
     return (recon_oracle(x, x_logits) + beta * kl_oracle(mu, logvar)).mean()
 
 
+def likely_mistakes(x, x_logits, mu, logvar):
+    """What common mistakes give, each with its cause (genprep.checks.expect_close(likely=...))."""
+    bce = F.binary_cross_entropy_with_logits(x_logits.double(), x.double(), reduction="none").reshape(x.size(0), -1)
+    kl = kl_oracle(mu, logvar)
+    kl_logvar = -0.5 * (1 + logvar.double() - mu.double() ** 2 - logvar.double()).sum(-1)
+    return (((bce.mean(1) + kl).mean().float(), "averaging the reconstruction over the pixels gives (.mean() "
+                                                "where the ELBO needs the SUM over the pixels of each example)."),
+            ((bce.sum(1) + kl).sum().float(), "summing over the batch gives; take the mean over the batch."),
+            ((bce.sum(1) + kl_logvar).mean().float(), "a KL with logvar in place of exp(logvar) gives; the KL's last "
+                                                      "term is exp(logvar), the variance."),
+            ((bce.sum(1) - kl).mean().float(), "subtracting the KL gives; the loss ADDS β·KL."))
+
+
 def case(seed, B=4, image=(1, 3, 3), z_dim=5, soft=False):
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(B, *image, generator=g)
@@ -38,7 +51,7 @@ def test_matches_the_oracle_on_image_shaped_inputs(impl):
     x, x_logits, mu, logvar = case(0)
     got = impl.vae_loss(x, x_logits, mu, logvar)
     expect_scalar(got, oracle(x, x_logits, mu, logvar), "vae_loss(x (4, 1, 3, 3), x_logits, mu (4, 5), logvar)",
-                  atol=1e-4, rtol=1e-5, hint=HINT)
+                  atol=1e-4, rtol=1e-5, hint=HINT, likely=likely_mistakes(x, x_logits, mu, logvar))
 
 
 def test_beta_zero_is_the_summed_reconstruction_term(impl):
@@ -66,8 +79,8 @@ def test_kl_with_small_and_large_variances(impl):
     mu = torch.tensor([[0.0, 1.5, -0.5, 0.0], [2.0, 0.0, 0.3, -1.0]])
     logvar = torch.tensor([[-6.0, -3.0, 0.0, 2.5], [1.0, -8.0, -0.5, 0.0]])
     expect_scalar(impl.vae_loss(x, x_logits, mu, logvar), oracle(x, x_logits, mu, logvar),
-                  "vae_loss with latent logvar from -8 to 2.5", atol=1e-4, rtol=1e-5,
-                  hint="The KL's last term is exp(logvar) (the variance), not logvar. " + HINT)
+                  "vae_loss with latent logvar from -8 to 2.5", atol=1e-4, rtol=1e-5, hint=HINT,
+                  likely=likely_mistakes(x, x_logits, mu, logvar))
     expect_scalar(impl.vae_loss(x, x_logits, torch.zeros(2, 4), torch.zeros(2, 4)), recon_oracle(x, x_logits).mean(),
                   "vae_loss with q(z|x) = N(0, I) (the KL term is 0)", atol=1e-4, rtol=1e-5, hint=HINT)
 
