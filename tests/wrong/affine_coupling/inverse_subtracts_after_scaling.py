@@ -1,0 +1,23 @@
+"""Known-wrong: inverts in the wrong order, x = y·exp(−log_s) − t, instead of (y − t)·exp(−log_s): the shift
+was applied AFTER the scale, so it must be removed first."""
+import torch
+import torch.nn as nn
+
+
+class AffineCoupling(nn.Module):
+    def __init__(self, dim, hidden, mask):
+        super().__init__()
+        self.register_buffer("mask", mask.clone().float())
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, 2 * dim))
+
+    def forward(self, x):
+        m = self.mask
+        log_s, t = self.net(x * m).chunk(2, dim=-1)
+        log_s, t = log_s * (1 - m), t * (1 - m)
+        return x * m + (1 - m) * (x * torch.exp(log_s) + t), log_s.sum(-1)
+
+    def inverse(self, y):
+        m = self.mask
+        log_s, t = self.net(y * m).chunk(2, dim=-1)
+        log_s, t = log_s * (1 - m), t * (1 - m)
+        return y * m + (1 - m) * (y * torch.exp(-log_s) - t)

@@ -1,0 +1,23 @@
+"""Known-wrong: feeds the whole x to the net (net(x) instead of net(x·m)); the Jacobian is no longer triangular,
+log_det is not log|det J|, and inverse cannot recompute the same scale and shift."""
+import torch
+import torch.nn as nn
+
+
+class AffineCoupling(nn.Module):
+    def __init__(self, dim, hidden, mask):
+        super().__init__()
+        self.register_buffer("mask", mask.clone().float())
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, 2 * dim))
+
+    def forward(self, x):
+        m = self.mask
+        log_s, t = self.net(x).chunk(2, dim=-1)
+        log_s, t = log_s * (1 - m), t * (1 - m)
+        return x * m + (1 - m) * (x * torch.exp(log_s) + t), log_s.sum(-1)
+
+    def inverse(self, y):
+        m = self.mask
+        log_s, t = self.net(y).chunk(2, dim=-1)
+        log_s, t = log_s * (1 - m), t * (1 - m)
+        return y * m + (1 - m) * (y - t) * torch.exp(-log_s)
