@@ -15,8 +15,17 @@ gradients flow through $\mu$ and $\sigma$ to the encoder. To generate, draw
 $z\sim\mathcal N(0, I)$ and run the **decoder** only.
 
 Paper: Kingma & Welling, *Auto-Encoding Variational Bayes*, arXiv:1312.6114.
+
+Beyond the Gaussian VAE: the **IWAE bound** averages $K$ importance weights inside the log,
+$\mathcal L_K = \log\frac1K\sum_k p(x, z_k)/q(z_k\mid x) \ge$ ELBO (Burda, Grosse & Salakhutdinov,
+arXiv:1509.00519); the **Gumbel-softmax** (Concrete) relaxation makes samples of a categorical latent
+differentiable, $y = \mathrm{softmax}((\ell + g)/\tau)$ with Gumbel noise $g$ (Jang, Gu & Poole, arXiv:1611.01144;
+Maddison, Mnih & Teh, arXiv:1611.00712); **VQ-VAE** snaps each encoder output to its nearest codebook vector and
+copies gradients straight through (van den Oord, Vinyals & Kavukcuoglu, arXiv:1711.00937).
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn as nn
@@ -94,3 +103,77 @@ class VAE(nn.Module):
         param = next(self.parameters())
         z = torch.randn(n, self.z_dim, generator=generator, dtype=param.dtype, device=param.device)
         return torch.sigmoid(self.decode(z))
+
+
+def iwae_bound(log_p_xz: torch.Tensor, log_q_zx: torch.Tensor) -> torch.Tensor:
+    r"""The importance-weighted (IWAE) bound of each example, computed stably in log space.
+
+    log_p_xz, log_q_zx: (B, K) — log p(x, z_k) and log q(z_k | x) for K samples z_k ~ q(z | x) of each of the B
+    examples. With log-weights log w_k = log p(x, z_k) − log q(z_k | x), returns (B,)
+
+        L_K = log( (1/K) Σ_k w_k ) = logsumexp_k(log w_k) − log K
+
+    (the 1/K matters: a plain logsumexp overshoots by log K). Never exponentiate the raw log-weights: they are
+    often around −1e4 (exp underflows to 0) or large and positive (exp overflows); shift by each row's own max or
+    use torch.logsumexp. K = 1 gives the single-sample ELBO log p − log q. Differentiable; inputs not modified.
+    """
+    log_w = log_p_xz - log_q_zx  # (B, K) log importance weights
+    K = log_w.size(-1)
+    return torch.logsumexp(log_w, dim=-1) - math.log(K)  # (B,): log mean_k w_k, max-shifted inside logsumexp
+
+
+def gumbel_softmax(logits: torch.Tensor, tau: float | torch.Tensor = 1.0, hard: bool = False,
+                   gumbels: torch.Tensor | None = None) -> torch.Tensor:
+    r"""A differentiable (relaxed) sample of the categorical distribution softmax(logits), over the last dim.
+
+    logits: (..., K) unnormalized log-probabilities. gumbels: (..., K) standard Gumbel noise
+    g = −log(−log U), U ~ Uniform(0, 1), drawn fresh when None (pass it in for reproducible results).
+
+        y = softmax((logits + g) / tau, dim=-1)
+
+    — the temperature divides the SUM of logits and noise. tau (> 0, a float or a 0-dim tensor) → 0 makes y
+    one-hot (the Gumbel-max sample argmax(logits + g), distributed as softmax(logits)); large tau makes it uniform.
+    hard=True (straight-through): the returned VALUE is the one-hot vector of argmax y (one at the argmax, zeros
+    elsewhere, up to float rounding of the trick below), while the GRADIENT is that of the soft y, e.g.
+    y_hard − y.detach() + y. Returns logits' shape and dtype; inputs not modified.
+    """
+    if gumbels is None:
+        tiny = torch.finfo(logits.dtype).tiny
+        u = torch.rand_like(logits).clamp(min=tiny, max=1.0 - torch.finfo(logits.dtype).eps)  # U in (0, 1)
+        gumbels = -torch.log(-torch.log(u))  # standard Gumbel: g = −log(−log U)
+    y = torch.softmax((logits + gumbels) / tau, dim=-1)  # relaxed sample: softmax((ℓ + g)/τ)
+    if hard:
+        index = y.argmax(dim=-1, keepdim=True)  # (..., 1)
+        y_hard = torch.zeros_like(y).scatter(-1, index, 1.0)  # one-hot of argmax y
+        y = y_hard - y.detach() + y  # straight-through: value of y_hard, gradient of y
+    return y
+
+
+def vector_quantize(z_e: torch.Tensor, codebook: torch.Tensor,
+                    beta: float = 0.25) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""VQ-VAE's quantizer: nearest codebook vector, straight-through gradient, codebook + commitment loss.
+
+    z_e: (B, N, D) encoder outputs (N vectors of size D per example); codebook: (K, D), one code per row.
+    Returns (z_q, indices, loss):
+
+    - indices (B, N), an integer dtype (e.g. int64): the code nearest to each z_e[b, n] in squared Euclidean
+      distance ‖z_e − e_k‖² (not the largest dot product);
+    - z_q (B, N, D): the chosen codes e = codebook[indices] in value, with the straight-through gradient
+      z_q = z_e + (e − z_e).detach(), so ∂z_q/∂z_e is the identity and z_q sends no gradient to the codebook;
+    - loss, 0-dim: mean((sg[z_e] − e)²) + beta · mean((z_e − sg[e])²), sg = stop-gradient (.detach()), each mean
+      over all B·N·D elements (as F.mse_loss). The first (codebook) term moves only the codes towards the encoder
+      outputs; the second (commitment) term, scaled by beta, moves only the encoder towards its codes.
+
+    Inputs are not modified.
+    """
+    B, N, D = z_e.shape
+    flat = z_e.reshape(B * N, D)  # (B·N, D)
+    dist = (flat.pow(2).sum(1, keepdim=True)  # ‖z‖²            (B·N, 1)
+            - 2 * flat @ codebook.t()  # − 2 z·e_k          (B·N, K)
+            + codebook.pow(2).sum(1)[None, :])  # + ‖e_k‖²   (1, K)  → ‖z − e_k‖²
+    indices = dist.argmin(dim=1).reshape(B, N)  # (B, N) nearest code
+    e = codebook[indices]  # (B, N, D) the chosen codes
+    codebook_loss = F.mse_loss(e, z_e.detach())  # mean ‖sg[z_e] − e‖²: trains the codebook only
+    commitment_loss = F.mse_loss(z_e, e.detach())  # mean ‖z_e − sg[e]‖²: trains the encoder only
+    z_q = z_e + (e - z_e).detach()  # straight-through: value e, gradient of the identity w.r.t. z_e
+    return z_q, indices, codebook_loss + beta * commitment_loss

@@ -1,4 +1,4 @@
-"""ddpm-posterior: mean and variance of q(x_{t−1} | x_t, x_0), 0-based t ≥ 1.
+"""ddpm-posterior: mean and variance of q(x_{t−1} | x_t, x_0), 0-based t = 0…T−1 (t = 0: mean x0, variance 0).
 
 The oracle conditions the joint Gaussian of (x_{t−1}, x_t) given x_0 in float64 — x_{t−1} ~ N(√ᾱ_{t−1}·x0,
 1 − ᾱ_{t−1}) and x_t = √α_t·x_{t−1} + √β_t·ε — without the closed-form posterior coefficients.
@@ -9,6 +9,10 @@ from genprep.checks import expect, expect_close, expect_tensor
 
 HINT = ("With α_t = 1 − β_t and ᾱ_t = Π_{s≤t} α_s (t 0-based): mean = √ᾱ_{t−1}·β_t/(1 − ᾱ_t)·x0 + "
         "√α_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t)·x_t, variance = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t.")
+FIRST_STEP_HINT = ("At t = 0 nothing has been noised before the first step: ᾱ_{t−1} = ᾱ_{−1} = 1, so the posterior "
+                   "is the point mass at x0 (mean x0, variance 0). `alphas_cumprod[t - 1]` silently wraps around to "
+                   "the LAST step's ᾱ_{T−1} at t = 0; build alphas_cumprod_prev = cat([1], alphas_cumprod[:-1]) "
+                   "and index it with t. (The precision form 1/β̃ = α_t/β_t + 1/(1 − ᾱ_{t−1}) divides by 0 there.)")
 
 
 def alpha_bar(betas, t):
@@ -53,7 +57,7 @@ def call(impl, x0, xt, t, betas):
 def test_matches_gaussian_conditioning(impl):
     betas = torch.linspace(0.02, 0.3, 12)  # large steps, so that off-by-one errors show
     g = torch.Generator().manual_seed(0)
-    t = torch.tensor([1, 11, 5, 2, 8])  # 0-based, t ≥ 1; both ends
+    t = torch.tensor([1, 11, 5, 2, 8])  # 0-based; t = 0 is checked in test_edge_steps_t_0_and_t_T_minus_1
     x0, xt = torch.randn(5, 2, 3, generator=g), torch.randn(5, 2, 3, generator=g)
     mean, variance = call(impl, x0, xt, t, betas)
     want_mean, want_var = oracle(x0, xt, t, betas)
@@ -92,3 +96,25 @@ def test_marginalizing_x_t_gives_back_q_of_x_t_minus_1(impl):
                f"at t = {ti}: averaging your posterior over x_t ~ q(x_t | x0) gives x_{{t−1}} mean "
                f"{a + b * ab_t ** 0.5:.6f}·x0 and variance {b * b * (1 - ab_t) + var:.6f}, but q(x_{{t−1}} | x0) has "
                f"mean {ab_prev ** 0.5:.6f}·x0 and variance {1 - ab_prev:.6f}. {HINT}")
+
+
+def test_edge_steps_t_0_and_t_T_minus_1(impl):
+    # t = 0 (first step, ᾱ_{t−1} = ᾱ_{−1} = 1) and t = T − 1 (last step) in one batch: an implementation that reads
+    # alphas_cumprod[t − 1] gets every t ≥ 1 right and wraps around to the last step at t = 0.
+    g = torch.Generator().manual_seed(2)
+    for betas, rtol in ((torch.linspace(0.02, 0.3, 12), 1e-4), (torch.linspace(1e-4, 0.02, 1000), 2e-3)):
+        # with β_0 = 1e-4, float32's 1 − (1 − β_0) is off by up to ~3e-4 relative: hence the looser rtol
+        T = len(betas)
+        t = torch.tensor([0, T - 1, 0, T - 1])
+        x0, xt = torch.randn(4, 3, 2, generator=g), torch.randn(4, 3, 2, generator=g)
+        mean, variance = call(impl, x0, xt, t, betas)
+        first = t == 0
+        expect_close(variance[first], torch.zeros(2, 3, 2), f"posterior variance at t = 0 (T = {T})", atol=1e-7,
+                     rtol=0.0, hint=FIRST_STEP_HINT)
+        expect_close(mean[first], x0[first], f"posterior mean at t = 0 (T = {T}), which must be x0", atol=1e-6,
+                     rtol=rtol, hint=FIRST_STEP_HINT)
+        want_mean, want_var = oracle(x0, xt, t, betas)
+        expect_close(variance, want_var.reshape(4, 1, 1).expand(4, 3, 2).float(),
+                     f"posterior variance for t = {t.tolist()} (T = {T})", atol=1e-7, rtol=rtol, hint=HINT)
+        expect_close(mean, want_mean.float(), f"posterior mean for t = {t.tolist()} (T = {T})", atol=1e-5, rtol=rtol,
+                     hint=HINT)
