@@ -1,0 +1,176 @@
+"""moe-top-k-routing: top-k expert selection with softmax over the selected logits, and the Switch load-balancing loss."""
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
+
+ROUTE = ("experts = the k largest logits' indices in descending logit order (router_logits.topk(k, dim=-1)); "
+         "weights = softmax over those k selected logits only, so each row sums to 1.")
+LOSS = ("loss = E · Σ_e f_e · P_e with f_e = (number of the N·k entries of `experts` equal to e) / (N·k), a count "
+        "with no gradient, and P_e = softmax(router_logits, dim=-1)[:, e].mean() over ALL E experts.")
+
+
+def route_oracle(logits, k):
+    """Selection by a full descending sort in float64, weights by an explicit stable softmax of the selected logits."""
+    order = logits.double().argsort(dim=-1, descending=True)[:, :k]
+    top = logits.double().gather(-1, order)
+    w = (top - top.max(-1, keepdim=True).values).exp()
+    return (w / w.sum(-1, keepdim=True)).float(), order
+
+
+def loss_oracle(logits, experts, E):
+    N, k = experts.shape
+    counts = torch.zeros(E, dtype=torch.float64)
+    for e in experts.reshape(-1).tolist():
+        counts[e] += 1
+    P = logits.double().softmax(-1).mean(0)
+    return float(E * (counts / (N * k) * P).sum())
+
+
+def call_route(impl, logits, k):
+    result = impl.top_k_routing(logits, k)
+    expect(isinstance(result, tuple) and len(result) == 2,
+           f"top_k_routing should return a tuple (weights, experts); got {type(result).__name__}")
+    weights, experts = result
+    N = logits.size(0)
+    expect_tensor(weights, f"top_k_routing(logits ({N}, {logits.size(1)}), k={k}) weights", shape=(N, k),
+                  dtype=torch.float32)
+    expect_tensor(experts, f"top_k_routing(logits ({N}, {logits.size(1)}), k={k}) experts", shape=(N, k),
+                  dtype=torch.int64)
+    return weights, experts
+
+
+def check_route(impl, logits, k, what):
+    weights, experts = call_route(impl, logits, k)
+    want_w, want_e = route_oracle(logits, k)
+    if not torch.equal(experts, want_e):
+        n = int((experts != want_e).any(-1).nonzero()[0])
+        same_set = sorted(experts[n].tolist()) == sorted(want_e[n].tolist())
+        probs = logits[n].softmax(-1)
+        tied_at_zero = int((probs[want_e[n]] == 0).sum()) > 0  # the wanted experts' probabilities underflowed
+        expect(False, f"{what}: token {n} got experts {experts[n].tolist()}, expected {want_e[n].tolist()} "
+                      f"(logits {[round(x, 3) for x in logits[n].tolist()]}). "
+                      + ("Right experts, wrong order: list them by DESCENDING logit, as torch.topk does. " if same_set
+                         else "")
+                      + ("With logits this far apart the softmax probabilities of the lower experts underflow to "
+                         "exactly 0 and tie, so choosing the top k from softmax(logits) picks arbitrary experts: "
+                         "select with topk on the LOGITS, then take the softmax of the selected ones. "
+                         if tied_at_zero and not same_set else "") + ROUTE)
+    sums = weights.double().sum(-1)
+    not_one = "" if bool(((sums - 1).abs() < 1e-5).all()) else (
+        f"Your weights sum to {sums[0].item():.4f} (row 0), not 1: a softmax over all E experts followed by taking "
+        "the top k is not renormalized. ")
+    expect_close(weights, want_w, f"{what}: weights", atol=1e-6, rtol=1e-5, hint=not_one + ROUTE)
+    return weights, experts
+
+
+def test_selection_and_weights(impl):
+    g = torch.Generator().manual_seed(0)
+    logits = 2 * torch.randn(10, 8, generator=g)
+    check_route(impl, logits, 2, "top_k_routing(logits (10, 8), k=2)")
+
+
+def test_several_k(impl):
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(7, 6, generator=g)
+    for k in (1, 3, 6):
+        weights, _ = check_route(impl, logits, k, f"top_k_routing(logits (7, 6), k={k})")
+        if k == 1:
+            expect(bool((weights == 1).all()) or bool(((weights - 1).abs() < 1e-6).all()),
+                   f"with k=1 every weight must be 1 (softmax over one logit); got {weights[:3, 0].tolist()}")
+
+
+def test_weights_depend_only_on_the_selected_logits(impl):
+    g = torch.Generator().manual_seed(2)
+    logits = 0.5 * torch.randn(5, 6, generator=g) + torch.tensor([6.0, 5.0, 0.0, 0.0, 0.0, 0.0])  # top 2: experts 0, 1
+    w1, e1 = check_route(impl, logits, 2, "top_k_routing(logits (5, 6), k=2)")
+    lowered = logits.clone()
+    lowered[:, 2:] -= 5.0  # the unselected logits drop further; the selection and the weights must not change
+    w2, e2 = check_route(impl, lowered, 2, "top_k_routing with the unselected logits lowered by 5")
+    expect(torch.equal(e1, e2), "lowering the logits of unselected experts changed the selection.")
+    expect_close(w2, w1, "weights after lowering the unselected logits vs before", atol=1e-6,
+                 hint="The weights are a softmax over the k SELECTED logits only; the other E − k logits must play "
+                      "no part (a softmax over all E experts would change).")
+
+
+def test_large_logits_are_stable(impl):
+    g = torch.Generator().manual_seed(3)
+    logits = 1000 * torch.randn(6, 5, generator=g)
+    check_route(impl, logits, 2, "top_k_routing(1000 · randn (6, 5), k=2)")
+
+
+@given(st.integers(1, 5), st.integers(1, 6), st.data())
+def test_property_routing(impl, N, E, data):
+    k = data.draw(st.integers(1, E))
+    seed = data.draw(st.integers(0, 2**16))
+    logits = torch.randn(N, E, generator=torch.Generator().manual_seed(seed))
+    check_route(impl, logits, k, f"top_k_routing(logits ({N}, {E}), k={k})")
+
+
+def call_loss(impl, logits, experts, E, what):
+    loss = impl.load_balancing_loss(logits, experts, E)
+    expect_tensor(loss, what, shape=(), dtype=torch.float32)
+    return loss
+
+
+def test_loss_closed_form(impl):
+    g = torch.Generator().manual_seed(4)
+    for N, E, k in ((12, 4, 2), (9, 6, 1), (16, 8, 3)):
+        logits = 1.5 * torch.randn(N, E, generator=g)
+        _, experts = route_oracle(logits, k)
+        what = f"load_balancing_loss(logits ({N}, {E}), experts ({N}, {k}), {E})"
+        expect_scalar(call_loss(impl, logits, experts, E, what), loss_oracle(logits, experts, E), what, atol=1e-5,
+                      rtol=1e-5, hint=LOSS + (" With k > 1 divide the counts by N·k, not N." if k > 1 else ""))
+
+
+def test_uniform_probabilities_give_one(impl):
+    # Equal logits: P_e = 1/E, so E · Σ f_e / E = 1 whatever the assignment.
+    g = torch.Generator().manual_seed(5)
+    for N, E, k in ((10, 4, 1), (6, 8, 2), (5, 5, 3)):
+        experts = torch.stack([torch.randperm(E, generator=g)[:k] for _ in range(N)])
+        what = f"load_balancing_loss(zeros ({N}, {E}), random experts (k={k}), {E})"
+        expect_scalar(call_loss(impl, torch.zeros(N, E), experts, E, what), 1.0, what, atol=1e-5, rtol=1e-5,
+                      hint="With uniform router probabilities P_e = 1/E and Σ_e f_e = 1, so the loss is exactly 1. "
+                           + LOSS)
+
+
+def test_skewed_routing_costs_more(impl):
+    # Probabilities and assignments both concentrated on experts 0 and 1 of 4.
+    N, E = 8, 4
+    logits = torch.tensor([[3.0, 2.0, 0.0, -1.0]]).repeat(N, 1) + 0.1 * torch.randn(N, E, generator=torch.Generator().manual_seed(6))
+    experts = torch.tensor([[0, 1]]).repeat(N, 1)
+    what = "load_balancing_loss with routing and probabilities both skewed towards experts 0 and 1"
+    loss = call_loss(impl, logits, experts, E, what)
+    want = loss_oracle(logits, experts, E)
+    expect_scalar(loss, want, what, atol=1e-5, rtol=1e-5, hint=LOSS)
+    expect(loss.item() > 1.5, f"{what} gave {loss.item():.4f}; imbalance must cost more than the balanced value 1.")
+
+
+def test_gradient_reaches_the_logits_through_P_only(impl):
+    # d loss / d z[n, j] = (E / N) · p[n, j] · (f_j − Σ_e f_e p[n, e]) when f is a constant count.
+    g = torch.Generator().manual_seed(7)
+    N, E, k = 6, 5, 2
+    logits = torch.randn(N, E, generator=g)
+    _, experts = route_oracle(logits, k)
+    z = logits.clone().requires_grad_(True)
+    loss = call_loss(impl, z, experts, E, "load_balancing_loss(logits (6, 5) requiring grad, experts, 5)")
+    expect(loss.requires_grad, "load_balancing_loss returned a tensor without gradient: P must be computed from "
+                               "the logits with differentiable ops (don't detach the softmax).")
+    loss.backward()
+    p = logits.double().softmax(-1)
+    f = torch.zeros(E, dtype=torch.float64).index_add(0, experts.reshape(-1), torch.ones(N * k, dtype=torch.float64))
+    f = f / (N * k)
+    want = (E / N) * p * (f[None, :] - (p * f).sum(-1, keepdim=True))
+    expect_close(z.grad, want.float(), "d load_balancing_loss / d router_logits", atol=1e-6, rtol=1e-4,
+                 hint="The gradient must flow through P = mean softmax only; f is a count of assignments (no "
+                      "gradient). Computing f from the router weights or probabilities changes the gradient. " + LOSS)
+
+
+def test_deterministic_and_inputs_unchanged(impl):
+    g = torch.Generator().manual_seed(8)
+    logits = torch.randn(4, 5, generator=g)
+    before = logits.clone()
+    _, experts = expect_deterministic(impl.top_k_routing, logits, 2, what="top_k_routing(logits (4, 5), 2)")
+    expect_deterministic(impl.load_balancing_loss, logits, experts, 5, what="load_balancing_loss(logits, experts, 5)")
+    expect(torch.equal(before, logits), "top_k_routing or load_balancing_loss modified router_logits in place.")

@@ -1,0 +1,14 @@
+"""Known-wrong: uses GELU on the gate (that is GEGLU), not SiLU/swish."""
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, d_model, d_hidden):
+        super().__init__()
+        self.w_gate = nn.Linear(d_model, d_hidden, bias=False)
+        self.w_up = nn.Linear(d_model, d_hidden, bias=False)
+        self.w_down = nn.Linear(d_hidden, d_model, bias=False)
+
+    def forward(self, x):
+        return self.w_down(F.gelu(self.w_gate(x)) * self.w_up(x))

@@ -1,0 +1,15 @@
+"""Known-wrong: applies the SiLU to w_up(x) and multiplies by w_gate(x) — the gate and up branches are swapped
+(the shapes are identical, so nothing crashes)."""
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, d_model, d_hidden):
+        super().__init__()
+        self.w_gate = nn.Linear(d_model, d_hidden, bias=False)
+        self.w_up = nn.Linear(d_model, d_hidden, bias=False)
+        self.w_down = nn.Linear(d_hidden, d_model, bias=False)
+
+    def forward(self, x):
+        return self.w_down(self.w_gate(x) * F.silu(self.w_up(x)))
