@@ -1,0 +1,20 @@
+"""Known-wrong: averages over all completion tokens of the batch at once instead of per sequence first, so long completions weigh more than short ones."""
+import torch
+
+
+def grpo_advantages(rewards, group_size, eps=1e-4):
+    grouped = rewards.reshape(-1, group_size)
+    mean = grouped.mean(dim=1, keepdim=True)
+    std = grouped.std(dim=1, keepdim=True)
+    return ((grouped - mean) / (std + eps)).reshape(-1)
+
+
+def grpo_loss(logp, logp_old, logp_ref, advantages, mask, clip_eps=0.2, beta=0.04):
+    A = advantages.unsqueeze(-1)
+    ratio = torch.exp(logp - logp_old)
+    surrogate = torch.minimum(ratio * A, torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * A)
+    log_ref_ratio = logp_ref - logp
+    kl = torch.exp(log_ref_ratio) - log_ref_ratio - 1
+    per_token = surrogate - beta * kl
+    m = mask.to(per_token.dtype)
+    return -(per_token * m).sum() / m.sum()

@@ -1,0 +1,9 @@
+"""Known-wrong: returns the surrogate objective itself instead of its negative, so gradient descent makes good actions LESS likely."""
+import torch
+
+
+def ppo_policy_loss(logp_new, logp_old, advantages, mask, clip_eps=0.2):
+    ratio = torch.exp(logp_new - logp_old)
+    objective = torch.minimum(ratio * advantages, torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * advantages)
+    m = mask.to(objective.dtype)
+    return (objective * m).sum() / m.sum()
