@@ -64,14 +64,33 @@ def test_topic_filters(page, site_url):
     _local_only(page)
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+def _overflow(page) -> dict:
+    """Sideways overflow of the page, and display formulas that are cut off instead of scrolling in their box."""
+    return page.evaluate("""() => {
+        const page = document.documentElement.scrollWidth - window.innerWidth;
+        const cut = [...document.querySelectorAll('mjx-container[display="true"]')].filter(m => {
+            const s = getComputedStyle(m);
+            return m.scrollWidth > m.clientWidth + 1 && !['auto', 'scroll'].includes(s.overflowX);
+        }).length;
+        return {page, cut};
+    }""")
+
+
+
+
 @pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("GENPREP_SLOW")),
                     reason="typesets every formula of the bank (~40 s); runs in CI and `./dev test` (GENPREP_SLOW=1)")
-def test_every_formula_typesets_without_errors(page, site_url):
-    """The printable topic pages hold every question's answer: together they cover every formula."""
+def test_every_formula_typesets_without_errors_and_fits_a_phone(page, site_url):
+    """The printable topic pages hold every question's answer: together they cover every formula. On a
+    390 px screen none of them may scroll sideways (long formulas scroll inside their own box)."""
     from genprep.loader import load_bank
 
     from conftest import ROOT
-    errors = {}
+    page.set_viewport_size(PHONE)
+    errors, wide = {}, {}
     for topic in load_bank(ROOT).topics:
         page.goto(f"{site_url}/topics/print-{topic.id}/")
         page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
@@ -81,7 +100,10 @@ def test_every_formula_typesets_without_errors(page, site_url):
                                  .map(e => e.innerText).filter(t => t.includes('$$'))""")
         if bad or raw:
             errors[topic.id] = (bad[:3], raw[:2])
+        if (result := _overflow(page))["page"] > 1 or result["cut"]:
+            wide[topic.id] = result
     assert errors == {}, f"TeX errors or raw $$ on: {errors}"
+    assert wide == {}, f"printable pages wider than a 390 px phone (px too wide, formulas cut off): {wide}"
     assert page.console_errors == []
     _local_only(page)
 
@@ -120,3 +142,27 @@ def test_question_page_weight_budget(page, site_url, built_site):
     total = sum(sizes.values())
     largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
     assert total <= TOTAL_BUDGET, f"a question page loads {total} bytes (budget {TOTAL_BUDGET}); largest: {largest}"
+
+
+
+def test_nothing_is_wider_than_a_phone(page, site_url):
+    """At 390 px no page scrolls sideways: long formulas and tables scroll inside their own box. The topic pages
+    hold every table; the printable pages (every answer) are checked with the formulas above."""
+    from genprep.loader import load_bank
+
+    from conftest import ROOT
+    page.set_viewport_size(PHONE)
+    bank = load_bank(ROOT)
+    paths = ["", "topics/", "glossary/", "practice/"]
+    paths += [f"topics/{t.id}/" for t in bank.topics]
+    longest = sorted(bank.questions.values(), key=lambda q: -max(len(q.formula or ""), len(q.title.en)))[:8]
+    paths += [f"q/{q.id}/" for q in longest]
+    wide = {}
+    for path in paths:
+        page.goto(f"{site_url}/{path}")
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+        page.evaluate("MathJax.startup.promise")
+        result = _overflow(page)
+        if result["page"] > 1 or result["cut"]:
+            wide[path] = result
+    assert wide == {}, f"pages wider than a 390 px phone (px too wide, formulas cut off): {wide}"
