@@ -43,6 +43,8 @@ def _run(root: Path, folder: Path, tasks: list[str], timeout: float) -> dict:
            "--genprep-report", str(report), "--task-timeout", str(timeout), "--stop-task-on-failure", "-o", "addopts=",
            *[str(layout.test_file(root, t).relative_to(root)) for t in tasks]]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if not report.exists():  # once more: a run that could not even write its report is worth a second try
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if not report.exists():
         raise VerifyError(f"pytest did not run (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return json.loads(report.read_text(encoding="utf-8"))["tasks"]
@@ -89,16 +91,26 @@ def verify(bank: Bank, tasks: list[str] | None = None, timeout: float = 60.0, wo
                     kind = "untouched stub" if folder == stub_dir else "known-wrong variant"
                     progress(f"  [{len(results)}/{len(rounds)}] {len(names)} {kind}{'s' * (len(names) != 1)} run "
                              f"({done} of {total} candidates, {time.monotonic() - started:.0f} s)")
-        for (_folder, names), outcome in results:
+        for (folder, names), outcome in results:
             for t, candidate in sorted(names.items()):
                 r = outcome.get(t, {})
+                if not any(r.get(k) for k in ("passed", "failed", "not_attempted", "timed_out")):
+                    # Nothing ran for this candidate (its tests did not even start, e.g. the machine stalled):
+                    # run it once more on its own before judging it.
+                    alone = work / f"again-{t}-{candidate}"
+                    alone.mkdir()
+                    shutil.copy(layout.learner_file(folder, t), layout.learner_file(alone, t))
+                    r = _run(root, alone, [t], timeout).get(t, {})
                 if candidate == "stub":
                     ok = r.get("not_attempted", 0) > 0 and r.get("status") != "solved"
                     detail = "reported as not attempted" if ok else f"stub was not reported as not attempted: {r}"
                 else:
                     ok = r.get("failed", 0) + r.get("timed_out", 0) > 0 and r.get("not_attempted", 0) == 0
                     first = (r.get("failures") or ["(no failure recorded)"])[0]
-                    detail = f"rejected — {first}" if ok else f"NOT rejected: {r.get('passed', 0)} tests passed, none failed"
+                    detail = (f"rejected — {first}" if ok else
+                              f"NOT rejected: {r.get('passed', 0)} tests passed, none failed" if r.get("passed") else
+                              f"NOT judged: no test of the task ran ({r or 'no outcome'}); run "
+                              f"`pytest --solutions <folder> -k {layout.module_name(t)}` with this file to see why")
                 verdicts.append(Verdict(t, candidate, ok, detail))
     finally:
         shutil.rmtree(work, ignore_errors=True)
