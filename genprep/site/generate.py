@@ -95,7 +95,7 @@ def _figure_block(figures) -> str:
 
 
 def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question | None,
-                   figures=()) -> str:
+                   figures=(), position: tuple[int, int] = (1, 1)) -> str:
     topic = bank.topic(q.topic)
     out = [front_matter(f"{q.title.zh} · {q.title.en}"),
            f"# {md_inline(q.title.zh)}\n",
@@ -139,10 +139,10 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
     nav = []
     if prev:
         nav.append(f"[← {md_inline(prev.title.zh)}]({prev.id}.md)")
+    nav.append(f"{position[0]} / {position[1]}")  # where this question stands in its topic
     if nxt:
         nav.append(f"[{md_inline(nxt.title.zh)} →]({nxt.id}.md)")
-    if nav:
-        out.append('<div class="gp-prevnext" data-search-exclude markdown>\n\n' + " · ".join(nav) + "\n\n</div>\n")
+    out.append('<div class="gp-prevnext" data-search-exclude markdown>\n\n' + " · ".join(nav) + "\n\n</div>\n")
     return "\n".join(out)
 
 
@@ -291,7 +291,7 @@ def pages(bank: Bank, figures: dict | None = None) -> dict[str, str]:
         for i, q in enumerate(qs):
             prev = qs[i - 1] if i > 0 else None
             nxt = qs[i + 1] if i + 1 < len(qs) else None
-            out[question_url(q)] = _question_page(bank, q, prev, nxt, figures.get(q.id, ()))
+            out[question_url(q)] = _question_page(bank, q, prev, nxt, figures.get(q.id, ()), (i + 1, len(qs)))
     for t in bank.topics:
         out[f"topics/print-{t.id}.md"] = _print_page(bank, t.id)
     return out

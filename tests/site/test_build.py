@@ -111,3 +111,14 @@ def test_page_titles_are_yaml_strings_in_plain_text():
     for path, text in pages(load_bank(ROOT)).items():
         title = yaml.safe_load(text.split("---\n")[1])["title"]
         assert "$" not in title and "\\" not in title and not any(ord(c) < 32 for c in title), f"{path}: {title!r}"
+
+
+def test_question_pages_say_where_they_stand_in_their_topic():
+    from genprep.site.generate import pages, question_url
+    bank = load_bank(ROOT)
+    generated = pages(bank)
+    for topic in bank.topics:
+        qs = bank.in_topic(topic.id)
+        for i, q in enumerate(qs):
+            nav = generated[question_url(q)].split('class="gp-prevnext"')[1]
+            assert f"{i + 1} / {len(qs)}" in nav, f"{q.id}: no position {i + 1} / {len(qs)} in {nav[:200]!r}"
