@@ -80,7 +80,9 @@ def _tabs(render) -> str:
 
 def _badges(q: Question) -> str:
     t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
-    tags = " ".join(f'<span class="gp-tag">{html.escape(tag)}</span>' for tag in q.tags)
+    # Each tag opens its topic's question list filtered to that tag.
+    tags = " ".join(f'<a class="gp-tag" href="../../topics/{q.topic}/?tag={html.escape(tag)}">{html.escape(tag)}</a>'
+                    for tag in q.tags)
     return (f'<span class="gp-badge gp-type-{q.type}">{t[0]} · {t[1]}</span> '
             f'<span class="gp-badge gp-{q.difficulty}">{d[0]} · {d[1]}</span> {tags}')
 

@@ -14,22 +14,32 @@
         });
         return Object.keys(seen).sort();
       }
-      function select(label, col, options) {
+      var params = new URLSearchParams(window.location.search);
+      function select(label, key, col, options) {
         var s = document.createElement("select");
         s.setAttribute("aria-label", label);
         s.dataset.col = col;
+        s.dataset.key = key;
         s.innerHTML = '<option value="">' + label + "</option>" +
           options.map(function (o) { return '<option value="' + o + '">' + o + "</option>"; }).join("");
+        if (options.indexOf(params.get(key)) >= 0) s.value = params.get(key);  // a link like ?tag=attention
         s.addEventListener("change", apply);
         box.appendChild(s);
         return s;
       }
       var selects = [
-        select("类型 · type", 1, ["concept", "formula", "coding"]),
-        select("难度 · difficulty", 2, ["easy", "medium", "hard"]),
-        select("标签 · tag", 3, values(3)),
+        select("类型 · type", "type", 1, ["concept", "formula", "coding"]),
+        select("难度 · difficulty", "difficulty", 2, ["easy", "medium", "hard"]),
+        select("标签 · tag", "tag", 3, values(3)),
       ];
-      function apply() {
+      function remember() {  // the filters live in the URL: a reload, a bookmark or a shared link keeps them
+        var query = new URLSearchParams();
+        selects.forEach(function (s) { if (s.value) query.set(s.dataset.key, s.value); });
+        var q = query.toString();
+        history.replaceState(history.state, "", window.location.pathname + (q ? "?" + q : "") + window.location.hash);
+      }
+      function apply(event) {
+        if (event) remember();
         rows.forEach(function (r) {
           var show = selects.every(function (s) {
             if (!s.value) return true;
@@ -39,6 +49,7 @@
           r.style.display = show ? "" : "none";
         });
       }
+      apply();
     });
   }
   if (typeof document$ !== "undefined") document$.subscribe(setup); else document.addEventListener("DOMContentLoaded", setup);

@@ -166,3 +166,19 @@ def test_nothing_is_wider_than_a_phone(page, site_url):
         if result["page"] > 1 or result["cut"]:
             wide[path] = result
     assert wide == {}, f"pages wider than a 390 px phone (px too wide, formulas cut off): {wide}"
+
+
+def test_a_tag_opens_its_topic_filtered_and_the_filter_stays_in_the_url(page, site_url):
+    page.goto(f"{site_url}/q/layer-norm/")
+    page.locator("a.gp-tag", has_text="normalization").first.click()
+    page.wait_for_selector(".gp-filters select")
+    assert "tag=normalization" in page.url and "/topics/transformer/" in page.url
+    visible = [r.inner_text() for r in page.locator(".gp-questions tbody tr").all() if r.is_visible()]
+    assert visible and all("normalization" in r for r in visible)
+    page.select_option(".gp-filters select >> nth=1", "easy")
+    assert "difficulty=easy" in page.url and "tag=normalization" in page.url
+    page.reload()
+    page.wait_for_selector(".gp-filters select")
+    assert page.locator(".gp-filters select >> nth=1").input_value() == "easy"
+    assert all("easy" in r.inner_text() for r in page.locator(".gp-questions tbody tr").all() if r.is_visible())
+    _local_only(page)
