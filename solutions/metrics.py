@@ -21,8 +21,32 @@ Salimans et al., *Improved Techniques for Training GANs*, arXiv:1606.03498.
 **Perplexity.** $\mathrm{PPL} = \exp\big(-\frac1N\sum_t \log p(x_t\mid x_{<t})\big)$
 over the $N$ non-padding tokens: the exponential of the mean token
 cross-entropy in nats.
+
+**pass@k.** With $n$ samples per problem of which $c$ pass the unit tests,
+the probability that at least one of $k$ samples drawn without replacement
+passes is estimated without bias by
+
+$$\text{pass@}k = 1 - \binom{n-c}{k}\Big/\binom{n}{k} = 1 - \prod_{i=n-c+1}^{n}\Big(1 - \frac{k}{i}\Big),$$
+
+the product form never forming a huge binomial. Chen et al., *Evaluating
+Large Language Models Trained on Code*, arXiv:2107.03374.
+
+**BLEU** (corpus level): modified n-gram precisions $p_n$ (each n-gram's count
+clipped by its largest count in any one reference, pooled over the corpus),
+their geometric mean, and a brevity penalty for a corpus shorter than its
+references, $\mathrm{BLEU} = \mathrm{BP}\cdot\exp\big(\tfrac1N\sum_n \log p_n\big)$,
+$\mathrm{BP} = \min(1, e^{1 - r/c})$. Papineni et al., *BLEU: a Method for
+Automatic Evaluation of Machine Translation*, ACL 2002, doi:10.3115/1073083.1073135.
+
+**ROUGE-L**: precision and recall of the longest common subsequence (LCS)
+of candidate and reference, combined as
+$F_\beta = (1+\beta^2)PR/(R+\beta^2P)$. Lin, *ROUGE: A Package for Automatic
+Evaluation of Summaries*, ACL Workshop 2004.
 """
 from __future__ import annotations
+
+import math
+from collections import Counter
 
 import torch
 
@@ -76,3 +100,86 @@ def perplexity(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = 
     log_normalizer = torch.logsumexp(logits, dim=-1)  # (n,) stable log Σ_v e^{ℓ_v}
     nll = log_normalizer - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (n,) −log p(target)
     return nll.mean().exp()
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k estimator of Chen et al.: 1 − C(n − c, k) / C(n, k), as a Python float.
+
+    n samples were generated for a problem, c of them correct; 1 ≤ k ≤ n and
+    0 ≤ c ≤ n. Returns 1.0 when n − c < k (every k-subset contains a correct
+    sample). Must stay accurate for n up to 10⁴, where C(n, k) overflows a float.
+    """
+    if n - c < k:
+        return 1.0
+    fail_all = 1.0
+    for i in range(n - c + 1, n + 1):  # C(n−c, k)/C(n, k) = Π_{i=n−c+1}^{n} (1 − k/i)
+        fail_all *= 1.0 - k / i
+    return 1.0 - fail_all
+
+
+def _lcs_length(a: list, b: list) -> int:
+    """Length of the longest common subsequence by dynamic programming, O(len(a)·len(b))."""
+    prev = [0] * (len(b) + 1)  # prev[j] = LCS(a[:i−1], b[:j])
+    for x in a:
+        cur = [0] * (len(b) + 1)
+        for j, y in enumerate(b, start=1):
+            cur[j] = prev[j - 1] + 1 if x == y else max(prev[j], cur[j - 1])  # extend a match or skip one token
+        prev = cur
+    return prev[-1]
+
+
+def rouge_l(candidate: list, reference: list, beta: float = 1.0) -> tuple[float, float, float]:
+    """ROUGE-L of one candidate against one reference; returns (precision, recall, f) as floats.
+
+    candidate, reference: lists of tokens (any hashable items). With L the
+    length of their longest common subsequence (tokens in the same order, not
+    necessarily adjacent): precision = L / len(candidate), recall =
+    L / len(reference), f = (1 + β²)·P·R / (R + β²·P). All three are 0.0
+    when L = 0. β > 1 weights recall more.
+    """
+    lcs = _lcs_length(list(candidate), list(reference))
+    if lcs == 0:
+        return 0.0, 0.0, 0.0
+    precision = lcs / len(candidate)
+    recall = lcs / len(reference)
+    f = (1 + beta ** 2) * precision * recall / (recall + beta ** 2 * precision)  # F_β
+    return precision, recall, f
+
+
+def _ngrams(tokens: list, n: int) -> Counter:
+    """Counts of the n-grams (as tuples) of a token list."""
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def corpus_bleu(candidates: list[list], references: list[list[list]], max_n: int = 4) -> float:
+    """Corpus-level BLEU with uniform weights; returns a Python float in [0, 1].
+
+    candidates: list of token lists; references: for each candidate, a list of
+    one or more reference token lists. For n = 1…max_n, the modified
+    precision p_n = Σ_candidates Σ_ngrams min(count in the candidate, largest
+    count in any single reference of that candidate) / Σ_candidates (number of
+    n-grams in the candidate), pooled over the whole corpus (not averaged over
+    sentences). BLEU = BP · exp(mean_n log p_n), and 0.0 when some p_n is 0.
+    Brevity penalty BP = exp(1 − r/c) if c < r else 1, with c the total
+    candidate length and r the sum over candidates of the reference length
+    closest to the candidate's length (ties go to the shorter reference).
+    Every candidate has at least max_n tokens.
+    """
+    matched = [0] * max_n  # clipped n-gram matches per order, summed over the corpus
+    total = [0] * max_n  # candidate n-grams per order, summed over the corpus
+    c_len = r_len = 0
+    for cand, refs in zip(candidates, references):
+        c_len += len(cand)
+        r_len += min((abs(len(ref) - len(cand)), len(ref)) for ref in refs)[1]  # closest length, ties → shorter
+        for n in range(1, max_n + 1):
+            counts = _ngrams(cand, n)
+            max_ref = Counter()
+            for ref in refs:
+                max_ref |= _ngrams(ref, n)  # elementwise max of counts over the references
+            matched[n - 1] += sum(min(cnt, max_ref[g]) for g, cnt in counts.items())  # clipped counts
+            total[n - 1] += max(len(cand) - n + 1, 0)
+    if min(matched) == 0:
+        return 0.0
+    log_precision = sum(math.log(m / t) for m, t in zip(matched, total)) / max_n  # mean_n log p_n
+    brevity = 1.0 if c_len >= r_len else math.exp(1.0 - r_len / c_len)  # BP
+    return brevity * math.exp(log_precision)

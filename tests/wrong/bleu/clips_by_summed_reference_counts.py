@@ -1,0 +1,29 @@
+"""Known-wrong: clips each n-gram count by its count summed over all references instead of its maximum count in
+any single reference."""
+import math
+from collections import Counter
+
+
+def ngrams(tokens, n):
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def closest(refs, c):
+    return min((abs(len(r) - c), len(r)) for r in refs)[1]
+
+
+def corpus_bleu(candidates, references, max_n=4):
+    matched, total, c, r = [0] * max_n, [0] * max_n, 0, 0
+    for cand, refs in zip(candidates, references):
+        c, r = c + len(cand), r + closest(refs, len(cand))
+        for n in range(1, max_n + 1):
+            ref_counts = Counter()
+            for ref in refs:
+                ref_counts += ngrams(ref, n)
+            counts = ngrams(cand, n)
+            matched[n - 1] += sum(min(v, ref_counts[g]) for g, v in counts.items())
+            total[n - 1] += sum(counts.values())
+    if min(matched) == 0:
+        return 0.0
+    bp = 1.0 if c >= r else math.exp(1 - r / c)
+    return bp * math.exp(sum(math.log(m / t) for m, t in zip(matched, total)) / max_n)
