@@ -107,6 +107,12 @@ def test_solutions_dot_from_inside_the_folder_runs_the_task_tests(repo, monkeypa
     result.assert_outcomes(passed=2)
 
 
+def test_the_time_limit_is_for_task_tests_only(repo):
+    # genprep's own slow tests (a site build, a browser) are not learner code and are not stopped.
+    write(repo.path / "tests" / "test_slow_infrastructure.py", "import time\n\n\ndef test_slow():\n    time.sleep(1.5)\n")
+    run(repo, "tests/test_slow_infrastructure.py", "--task-timeout", "1").assert_outcomes(passed=1)
+
+
 def test_a_plain_failure_does_not_stop_the_other_tests(repo):
     learner(repo, "def double(x):\n    return 3 * x\n")
     run(repo, "tests", "--solutions", "mine").assert_outcomes(failed=1, passed=1)
