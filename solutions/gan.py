@@ -13,8 +13,15 @@ and then $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_{\text{data}} \,\|\, p_g)$. In
 practice $G$ minimizes the non-saturating loss $-\mathbb E_z[\log D(G(z))]$,
 which has the same fixed point but strong gradients when $D$ rejects the fakes.
 
+Later GANs keep the game but change its pieces: the hinge loss (a margin of 1
+on the logits; Geometric GAN, then SAGAN), spectral normalization
+(each weight divided by its largest singular value, estimated by one power
+iteration per step) and the R1 penalty $\tfrac\gamma2\,\mathbb E\,\|\nabla_x D(x)\|^2$ on real data.
+
 Papers: Goodfellow et al., *Generative Adversarial Networks*, arXiv:1406.2661;
-Radford et al. (DCGAN), arXiv:1511.06434; Gulrajani et al. (WGAN-GP), arXiv:1704.00028.
+Radford et al. (DCGAN), arXiv:1511.06434; Gulrajani et al. (WGAN-GP), arXiv:1704.00028;
+Lim & Ye (Geometric GAN, hinge loss), arXiv:1705.02894; Zhang et al. (SAGAN), arXiv:1805.08318;
+Miyato et al. (spectral normalization), arXiv:1802.05957; Mescheder et al. (R1), arXiv:1801.04406.
 """
 from __future__ import annotations
 
@@ -204,3 +211,76 @@ class DCDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         assert x.shape[1:] == (1, 8, 8), f"expected (B, 1, 8, 8) images, got {tuple(x.shape)}"
         return self.net(x).flatten()  # (B,)
+
+
+# ---------------------------------------------------------------------------
+# Hinge loss (Geometric GAN, SAGAN)
+# ---------------------------------------------------------------------------
+
+def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""The discriminator's hinge loss; a 0-dim tensor.
+
+    $$L_D = \tfrac1{B_r}\sum \max(0, 1 - \ell_{\text{real}}) + \tfrac1{B_f}\sum \max(0, 1 + \ell_{\text{fake}})$$
+
+    Logits of any shape (raw scores, no sigmoid); the two batch sizes may differ and
+    each term is averaged over its own batch. A real logit above +1 or a fake
+    logit below −1 costs nothing and gets no gradient: D stops pushing examples
+    it already separates by the margin.
+    """
+    real_term = F.relu(1.0 - real_logits).mean()  # max(0, 1 − ℓ_real): real should score ≥ +1
+    fake_term = F.relu(1.0 + fake_logits).mean()  # max(0, 1 + ℓ_fake): fake should score ≤ −1
+    return real_term + fake_term
+
+
+def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""The generator's loss under the hinge GAN: $L_G = -\tfrac1B\sum \ell_{\text{fake}}$; a 0-dim tensor.
+
+    No margin and no clipping on the generator's side: every fake logit keeps a
+    gradient of −1/B, however well D already rates it.
+    """
+    return -fake_logits.mean()  # −E[ℓ(G(z))]
+
+
+# ---------------------------------------------------------------------------
+# Spectral normalization: one power iteration per training step
+# ---------------------------------------------------------------------------
+
+def spectral_norm_step(W: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""One power iteration (Miyato et al.) estimating W's largest singular value; returns (sigma, u_new).
+
+    W: (out, in); u: (out,), the running estimate of the top left singular vector.
+
+        v = normalize(Wᵀ u)                    (in,)
+        u_new = normalize(W v)                 (out,)
+        sigma = u_newᵀ W v                     0-dim
+
+    normalize(a) = a / ‖a‖₂. Repeating the step (feeding u_new back as u)
+    converges to σ_max(W) = ‖W‖₂ when the top singular value is separated;
+    spectral normalization then uses W / sigma. The inputs are not modified.
+    """
+    v = F.normalize(W.T @ u, dim=0)  # v = Wᵀu / ‖Wᵀu‖,  (in,)
+    u_new = F.normalize(W @ v, dim=0)  # u = Wv / ‖Wv‖,  (out,)
+    sigma = u_new @ (W @ v)  # σ = uᵀ W v (= ‖Wv‖),  0-dim
+    return sigma, u_new
+
+
+# ---------------------------------------------------------------------------
+# R1: a zero-centred gradient penalty on the real data
+# ---------------------------------------------------------------------------
+
+def r1_penalty(discriminator: nn.Module, real: torch.Tensor, gamma: float = 10.0) -> torch.Tensor:
+    r"""R1 regularizer (Mescheder et al.) $\tfrac\gamma2\,\mathbb E_{x\sim p_{\text{data}}}\|\nabla_x D(x)\|_2^2$; a 0-dim tensor.
+
+    real: (B, ...) real data; `discriminator` maps (B, ...) to logits (B,) or (B, 1).
+    The gradient is taken at the real samples themselves (no interpolation, no
+    fakes); its squared L2 norm is summed over all non-batch dims, averaged over
+    the batch and multiplied by gamma / 2. The result is differentiable w.r.t.
+    the discriminator's parameters (double backprop), so it can be added to D's
+    loss. `real` is not modified.
+    """
+    x = real.detach().requires_grad_(True)  # a leaf copy: ask for ∂D/∂x without touching the caller's tensor
+    scores = discriminator(x)
+    # Σ_i D(x_i) has ∂/∂x_i = ∇D(x_i): each example's score depends only on its own input
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)  # (B, ...)
+    grad_sq = grad.flatten(start_dim=1).pow(2).sum(dim=1)  # ‖∇_x D(x_i)‖²,  (B,)
+    return 0.5 * gamma * grad_sq.mean()  # (γ/2) · mean_i ‖∇_x D(x_i)‖²

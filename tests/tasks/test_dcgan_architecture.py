@@ -1,6 +1,7 @@
 """dcgan-architecture: DCGenerator z (B, z_dim) -> (B, 1, 8, 8) in [−1, 1]; DCDiscriminator images -> (B,) logits."""
 import contextlib
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -22,6 +23,13 @@ def one_thread():
         yield
     finally:
         torch.set_num_threads(n)
+
+
+@pytest.fixture(autouse=True)
+def single_threaded():
+    """Every test here runs tiny convolutions: one thread is several times faster on a loaded machine."""
+    with one_thread():
+        yield
 
 
 def digit_images():
@@ -46,18 +54,33 @@ def test_shapes_compose(impl):
 
 
 def test_generator_output_covers_the_data_range(impl):
-    G = impl.DCGenerator(16, base=16)
-    with torch.no_grad():
-        x = G(100 * torch.randn(64, 16))  # huge inputs saturate whatever the output nonlinearity is
-        y = G(torch.randn(64, 16))
-    lo, hi = min(x.min().item(), y.min().item()), max(x.max().item(), y.max().item())
-    expect(-1.0 - 1e-6 <= lo and hi <= 1.0 + 1e-6,
-           f"the generator's outputs range over [{lo:.3g}, {hi:.3g}] but must stay in [−1, 1] like the data — "
-           "end the generator with tanh.")
-    expect(lo < -0.05 and hi > 0.05,
-           f"the generator's outputs range over [{lo:.3g}, {hi:.3g}]; it must be able to produce negative values "
-           "(most pixels of the data are −1). A sigmoid output lives in [0, 1] and can never match data "
-           "scaled to [−1, 1]; use tanh.")
+    # Pushed hard towards +3 (then, from a fresh start, towards −3) by a few Adam steps on a squared error, any
+    # generator ending in tanh saturates at ±1 within ~15 steps (mean output beyond ±0.97 for the reference and other
+    # correct designs); an output that cannot reach ±1 (sigmoid, sigmoid − 0.5, ½·tanh) or is not bounded at all
+    # shows up at once. Untrained outputs alone prove little: batch norm makes G(100·z) look like G(z).
+    z = torch.randn(64, 16, generator=torch.Generator().manual_seed(7))
+    for target in (3.0, -3.0):
+        torch.manual_seed(1)
+        G = impl.DCGenerator(16, base=16)
+        opt = Adam(G.parameters(), lr=1e-2)
+        for _ in range(20):
+            opt.zero_grad()
+            (G(z) - target).pow(2).mean().backward()
+            opt.step()
+        with torch.no_grad():
+            x = G(z)
+        lo, hi, mean = x.min().item(), x.max().item(), x.mean().item()
+        sign = "+" if target > 0 else "−"
+        what = (f"after 20 Adam steps pulling every output pixel towards {sign}3, the generator's outputs range "
+                f"over [{lo:.3g}, {hi:.3g}] (mean {mean:.3g})")
+        expect(-1.0 - 1e-6 <= lo and hi <= 1.0 + 1e-6,
+               f"{what}; they must stay in [−1, 1] like the data, however hard they are pushed — end the generator "
+               "with tanh.")
+        reached = mean > 0.8 if target > 0 else mean < -0.8
+        expect(reached,
+               f"{what}; a tanh output gets close to {sign}1 here. The output range must cover the data's "
+               "whole [−1, 1] (most pixels are the background value −1): a sigmoid stops at 0, a sigmoid − 0.5 or "
+               "½·tanh at ±0.5. End the generator with a plain tanh.")
 
 
 def test_gradients_reach_every_parameter(impl):
@@ -117,20 +140,31 @@ def test_short_training_moves_the_discriminator_accuracy_off_chance(impl):
 
 
 def test_short_adversarial_training_moves_the_generator_towards_the_data(impl):
+    # Adversarial training is noisy and its speed depends on the design (a linear projection or a transposed
+    # convolution as the first layer, DCGAN's N(0, 0.02) initialization or PyTorch's, batch norm or not), and the
+    # error can rise before it falls. So: a generous budget of steps, the error measured every `every` steps on a
+    # fixed batch of z, and a pass as soon as it has halved. Over 10 seeds each, the reference and four other correct
+    # designs halved it within 20 to 60 steps (by 300 steps they are all near a tenth of the starting error); a
+    # reviewer's rerun (10 seeds × 6 designs, incl. a linear projection to a 2×2 map) halved it within 40 steps.
+    # Reaching half is not enough to prove the output range: ½·tanh halves it too (floor ≈ 0.3 of the start), which
+    # is why test_generator_output_covers_the_data_range pushes the outputs to ±1.
     train, _ = split_digits()
     g = torch.Generator().manual_seed(2)
     torch.manual_seed(0)
-    z_dim, B, steps = 16, 64, 100
+    z_dim, B, max_steps, every = 16, 64, 300, 10
     G, D = impl.DCGenerator(z_dim, base=16), impl.DCDiscriminator(base=16)
     opt_G, opt_D = adam(G), adam(D)
+    z_eval = torch.randn(256, z_dim, generator=torch.Generator().manual_seed(3))
+    data_mean = train.mean(0)
 
     def mean_image_error():
         with torch.no_grad():
-            return (G(torch.randn(500, z_dim, generator=g)).mean(0) - train.mean(0)).pow(2).mean().item()
+            return (G(z_eval).mean(0) - data_mean).pow(2).mean().item()
 
     error_before = mean_image_error()
+    errors = []  # (step, error) at every check
     with one_thread():
-        for _ in range(steps):
+        for step in range(1, max_steps + 1):
             real = train[torch.randint(0, len(train), (B,), generator=g)]
             fake = G(torch.randn(B, z_dim, generator=g))
             opt_D.zero_grad()
@@ -139,9 +173,13 @@ def test_short_adversarial_training_moves_the_generator_towards_the_data(impl):
             opt_G.zero_grad()
             bce(D(fake), 1.0).backward()
             opt_G.step()
-        error_after = mean_image_error()
-    # the reference ends near 0.03 from about 0.4; 'halved' leaves a wide margin for other designs
-    expect(error_after < 0.5 * error_before,
-           f"after {steps} adversarial steps on 8×8 digits the squared error between G's mean image and the data's "
-           f"mean image went from {error_before:.3f} to {error_after:.3f}; it should at least halve as G learns where "
-           "the strokes and the (−1) background are. " + HINT)
+            if step % every == 0:
+                errors.append((step, mean_image_error()))
+                if errors[-1][1] < 0.5 * error_before:
+                    return  # halved: G has learned where the strokes and the (−1) background are
+    trace = ", ".join(f"{e:.3f}@{s}" for s, e in errors)
+    expect(False,
+           f"during {max_steps} adversarial steps on 8×8 digits the squared error between G's mean image and the "
+           f"data's mean image never fell below half its starting value {error_before:.3f} (error@step: {trace}); "
+           "it should halve as G learns where the strokes and the (−1) background are. If the error does not move, "
+           "G's output may not reach the data's range or D may give G no useful signal. " + HINT)

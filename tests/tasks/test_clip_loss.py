@@ -1,0 +1,154 @@
+"""clip-loss: ½(CE(s·x̂ŷᵀ, arange N) + CE(s·ŷx̂ᵀ, arange N)) on L2-normalized (N, D) embeddings."""
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tensors are tiny: intra-op threads cost far more than they save, badly so on a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+HINT = ("L2-normalize each ROW of both (N, D) inputs (x / x.norm(dim=-1, keepdim=True)), logits = logit_scale · "
+        "image @ textᵀ with logit_scale used as the multiplier (not exp(logit_scale), not a division), then "
+        "½(F.cross_entropy(logits, arange(N)) + F.cross_entropy(logits.T, arange(N))).")
+
+
+def oracle(image, text, scale):
+    """The loss written out in float64: row-normalize, score, log-softmax over rows and over columns."""
+    x, y = image.double(), text.double()
+    x = x / torch.sqrt((x * x).sum(1, keepdim=True))
+    y = y / torch.sqrt((y * y).sum(1, keepdim=True))
+    logits = float(scale) * (x @ y.T)  # (N, N)
+    diag = torch.diagonal(logits)
+    image_to_text = (torch.logsumexp(logits, dim=1) - diag).mean()  # each image picks among the texts
+    text_to_image = (torch.logsumexp(logits, dim=0) - diag).mean()  # each text picks among the images
+    return 0.5 * (image_to_text + text_to_image)
+
+
+def pairs(seed, N=6, D=8):
+    g = torch.Generator().manual_seed(seed)
+    image = torch.randn(N, D, generator=g)
+    text = 0.6 * image + torch.randn(N, D, generator=g)  # partly aligned: the diagonal tends to win
+    return image, text
+
+
+def test_matches_the_cross_entropy_oracle(impl):
+    image, text = pairs(0)
+    for scale in (1.0, 7.5, torch.tensor(14.3)):
+        got = impl.clip_loss(image, text, scale)
+        what = f"clip_loss(image (6, 8), text (6, 8), logit_scale={float(scale):g})"
+        expect_tensor(got, what, shape=(), dtype=torch.float32)
+        expect_scalar(got, oracle(image, text, scale).float(), what, atol=1e-4, rtol=1e-4,
+                      hint="Use logit_scale as the multiplier itself — CLIP's code stores log(s) and calls .exp(), "
+                           "but here the argument already IS s; and average the two directions (½, not a sum). "
+                           + HINT)
+
+
+def test_scale_zero_gives_log_n(impl):
+    # All logits 0: both softmaxes are uniform over N, so each direction costs log N.
+    for N in (3, 7):
+        image, text = pairs(1, N=N)
+        got = impl.clip_loss(image, text, 0.0)
+        expect_scalar(got, math.log(N), f"clip_loss with logit_scale=0 and N={N} pairs", atol=1e-5, rtol=1e-5,
+                      hint="With every logit 0 the cross-entropy of each row and each column is log N. "
+                           "A different value means the scale is not a plain multiplier (exp(0) = 1 is not 0) "
+                           "or the loss is not a mean of cross-entropies. " + HINT)
+
+
+def test_symmetric_in_the_two_modalities(impl):
+    image, text = pairs(2, N=5, D=4)
+    a = impl.clip_loss(image, text, 3.0)
+    b = impl.clip_loss(text, image, 3.0)
+    expect_tensor(b, "clip_loss(text, image, 3.0)", shape=(), dtype=torch.float32)
+    expect_close(b, a.detach(), "clip_loss(text, image, s) compared with clip_loss(image, text, s)", atol=1e-5,
+                 rtol=1e-5,
+                 hint="Swapping the modalities transposes the logits, so the symmetric loss must not change. "
+                      "A difference means only one direction is counted (image→text rows but not text→image "
+                      "columns), or the two are weighted differently. " + HINT)
+    expect_scalar(a, oracle(image, text, 3.0).float(), "clip_loss(image (5, 4), text (5, 4), 3.0)", atol=1e-4,
+                  rtol=1e-4, hint=HINT)
+
+
+def test_each_row_is_normalized_so_norms_do_not_matter(impl):
+    image, text = pairs(3)
+    g = torch.Generator().manual_seed(30)
+    row_scale_i = torch.rand(6, 1, generator=g) * 20 + 0.05  # each embedding rescaled by its own factor
+    row_scale_t = torch.rand(6, 1, generator=g) * 20 + 0.05
+    want = oracle(image, text, 5.0).float()
+    got = impl.clip_loss(image * row_scale_i, text * row_scale_t, 5.0)
+    expect_scalar(got, want, "clip_loss with each embedding multiplied by its own factor in [0.05, 20]",
+                  atol=1e-4, rtol=1e-4,
+                  hint="The loss depends on cosine similarities only: divide each row (dim=-1) by its own L2 norm "
+                       "before the matrix product — not the whole matrix, not each column (dim=0). " + HINT)
+
+
+def test_stable_at_clips_largest_scale(impl):
+    # s = 100 (CLIP clamps its scale there): well-trained pairs have cosines near 1, and logits near 100
+    # overflow exp() in float32 (e^89 > 3.4e38).
+    # Pairs come in near-duplicate couples, so each row has two logits near 100 and the loss is not ≈ 0.
+    g = torch.Generator().manual_seed(4)
+    image = torch.randn(3, 8, generator=g).repeat(2, 1) + 0.1 * torch.randn(6, 8, generator=g)
+    text = image + 0.1 * torch.randn(6, 8, generator=g)  # diagonal cosines ≈ 0.99
+    got = impl.clip_loss(image, text, 100.0)
+    expect_scalar(got, oracle(image, text, 100.0).float(), "clip_loss at logit_scale=100", atol=2e-3, rtol=1e-4,
+                  hint="exp(100) overflows float32: use F.cross_entropy / torch.logsumexp / log_softmax, which "
+                       "subtract the maximum, instead of exp(logits) / exp(logits).sum(). " + HINT)
+
+
+def test_aligned_pairs_at_large_scale_cost_almost_nothing(impl):
+    # Orthogonal unit vectors, text = image: the diagonal logit is s, every other logit 0,
+    # so each direction costs log(1 + (N − 1)·e^(−s)).
+    N, D, s = 4, 6, 30.0
+    q, _ = torch.linalg.qr(torch.randn(D, D, generator=torch.Generator().manual_seed(5)))
+    image = 3.0 * q[:N].contiguous()
+    got = impl.clip_loss(image, image.clone(), s)
+    want = math.log1p((N - 1) * math.exp(-s))
+    expect_scalar(got, want, "clip_loss for perfectly aligned, mutually orthogonal pairs at logit_scale=30",
+                  atol=1e-6, rtol=1e-3,
+                  hint="With text = image and orthogonal rows the diagonal logit is s and the others 0, so the "
+                       "loss is log(1 + (N − 1)e^(−s)) ≈ 0. The labels are arange(N): pair i sits on the diagonal. "
+                       + HINT)
+
+
+def test_gradients_match_the_oracle(impl):
+    image, text = pairs(6, N=4, D=5)
+    xi, xt = image.clone().requires_grad_(True), text.clone().requires_grad_(True)
+    loss = impl.clip_loss(xi, xt, 4.0)
+    expect(isinstance(loss, torch.Tensor) and loss.requires_grad,
+           "clip_loss's result carries no gradient — do not detach, call .item() or go through numpy")
+    loss.backward()
+    oi, ot = image.double().requires_grad_(True), text.double().requires_grad_(True)
+    oracle(oi, ot, 4.0).backward()
+    expect_close(xi.grad, oi.grad.float(), "∂clip_loss/∂image_emb", atol=1e-5, rtol=1e-4,
+                 hint="The gradient must flow through the normalization too (F.normalize or x / x.norm(...), not "
+                      "a detached norm). " + HINT)
+    expect_close(xt.grad, ot.grad.float(), "∂clip_loss/∂text_emb", atol=1e-5, rtol=1e-4, hint=HINT)
+
+
+def test_deterministic_and_inputs_unchanged(impl):
+    image, text = pairs(7)
+    before = image.clone(), text.clone()
+    expect_deterministic(impl.clip_loss, image, text, 2.0, what="clip_loss(image, text, 2.0)")
+    impl.clip_loss(image, text, 2.0)
+    expect(torch.equal(image, before[0]) and torch.equal(text, before[1]),
+           "clip_loss modified its inputs in place; normalize out of place (x / x.norm(...), not x /= ... or "
+           "x.div_(...)).")
+
+
+@given(st.integers(1, 5), st.integers(1, 5), st.floats(0.0, 20.0), st.integers(0, 2**16))
+def test_property_any_batch_and_width(impl, N, D, scale, seed):
+    g = torch.Generator().manual_seed(seed)
+    image, text = torch.randn(N, D, generator=g), torch.randn(N, D, generator=g)
+    expect_scalar(impl.clip_loss(image, text, scale), oracle(image, text, scale).float(),
+                  f"clip_loss on N={N} pairs of width D={D}, logit_scale={scale:.3g}", atol=1e-4, rtol=1e-4,
+                  hint=HINT)
