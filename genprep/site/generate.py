@@ -104,7 +104,9 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
            f"{md_inline(q.title.en)}\n{{: .gp-en-title }}\n",
            f"{_badges(q)} · [{topic.title.zh} · {topic.title.en}](../{topic_url(q.topic)})\n{{: .gp-meta }}\n"]
     if q.formula:
-        out.append(f'<div class="gp-formula" markdown>\n\n$$\n{q.formula}\n$$\n\n</div>\n')
+        # Inside an HTML block a bare "<" (x_{<t}) reads as a tag and unbalances the page: use \lt and \gt.
+        tex = q.formula.replace("<", r"\lt ").replace(">", r"\gt ")
+        out.append(f'<div class="gp-formula" markdown>\n\n$$\n{tex}\n$$\n\n</div>\n')
 
     def body(lang: str) -> str:
         w = WORDS[lang]

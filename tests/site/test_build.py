@@ -122,3 +122,36 @@ def test_question_pages_say_where_they_stand_in_their_topic():
         for i, q in enumerate(qs):
             nav = generated[question_url(q)].split('class="gp-prevnext"')[1]
             assert f"{i + 1} / {len(qs)}" in nav, f"{q.id}: no position {i + 1} / {len(qs)} in {nav[:200]!r}"
+
+
+def test_every_page_has_balanced_html(built_site):
+    """A question's content must not close an element it did not open: on the printable pages, which put every
+    question in a <section>, one stray </div> pushes the rest of the page out of the article and sideways."""
+    from html.parser import HTMLParser
+
+    void = {"br", "img", "hr", "input", "meta", "link", "wbr", "source", "area", "col", "embed", "path"}
+
+    class Balance(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack, self.stray = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in void:
+                self.stack.append(tag)
+
+        def handle_endtag(self, tag):
+            if tag in void:
+                return
+            if self.stack and self.stack[-1] == tag:
+                self.stack.pop()
+            else:
+                self.stray.append((tag, self.getpos()[0]))
+
+    bad = {}
+    for page in [*built_site.glob("q/*/index.html"), *built_site.glob("topics/*/index.html")]:
+        checker = Balance()
+        checker.feed(page.read_text(encoding="utf-8"))
+        if checker.stray:
+            bad[str(page.relative_to(built_site))] = checker.stray[:2]
+    assert bad == {}, f"closing tags without a matching opening tag: {bad}"
