@@ -108,3 +108,21 @@ def test_new_without_a_terminal_names_the_missing_flag(checkout, capsys, monkeyp
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     assert main(["new", "--root", str(checkout), "--topic", "vae"]) == 1
     assert "missing --id" in capsys.readouterr().err
+
+
+def test_check_tests_details_are_cut_after_a_word_never_inside_a_number():
+    from genprep.cli import _shorten
+    detail = "rejected — test_x: f(x) is wrong at 3 of 4 entries; worst at index (1,): got 0.123456, expected " + "9" * 300
+    short = _shorten(detail, limit=100)
+    assert short.endswith(" …") and len(short) <= 102
+    assert short[:-2].split()[-1] in detail.split()  # the last word kept is whole
+
+
+def test_anki_decks_written_in_a_checkout_are_not_committed():
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    ignored = subprocess.run(["git", "check-ignore", "-q", "genprep.apkg"], cwd=root)
+    if ignored.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert ignored.returncode == 0, "genprep anki's default output genprep.apkg is not ignored by git"
