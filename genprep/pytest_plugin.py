@@ -436,6 +436,7 @@ def impl(request: pytest.FixtureRequest):
     if task not in state.modules:
         if state.learner:
             path = layout.learner_file(state.solutions_dir, task)
+            failure = None  # raised after the except blocks, so the report holds no chained traceback
             try:
                 with _time_limit(state.timeout):
                     state.modules[task] = _load_learner_module(path, task)
@@ -443,17 +444,19 @@ def impl(request: pytest.FixtureRequest):
                 raise
             except TaskTimeout as exc:
                 state.stopped[task] = f"importing {_shown(path)} did not finish"
-                pytest.fail(f"importing {_shown(path)} did not finish: {exc}. The code at the top level of your "
-                            f"file runs when it is imported; move demos, loops and input() calls into a function "
-                            f"or under `if __name__ == \"__main__\":`.", pytrace=False)
+                failure = (f"importing {_shown(path)} did not finish: {exc}. The code at the top level of your "
+                           f"file runs when it is imported; move demos, loops and input() calls into a function "
+                           f"or under `if __name__ == \"__main__\":`.")
             except SyntaxError as exc:
                 state.stopped[task] = f"{_shown(path)} has a syntax error (reported once, above)"
-                pytest.fail(f"{_shown(path)} has a syntax error on line {exc.lineno}: {exc.msg}", pytrace=False)
+                failure = f"{_shown(path)} has a syntax error on line {exc.lineno}: {exc.msg}"
             except (Exception, SystemExit) as exc:
                 state.stopped[task] = f"importing {_shown(path)} failed (reported once, above)"
                 frames = _learner_frames(exc.__traceback__, path.resolve())
-                pytest.fail(f"importing {_shown(path)} failed: the code at the top level of your file raised\n"
-                            f"{frames}{_exception_text(exc)}", pytrace=False)
+                failure = (f"importing {_shown(path)} failed: the code at the top level of your file raised\n"
+                           f"{frames}{_exception_text(exc)}")
+            if failure:
+                pytest.fail(failure, pytrace=False)
         else:
             state.modules[task] = importlib.import_module(f"solutions.{solution.module}")
     module = state.modules[task]

@@ -95,7 +95,8 @@ def test_a_file_whose_top_level_never_returns_is_stopped_once(repo):
 
 def test_a_file_that_imports_the_reference_is_not_solved(repo):
     learner(repo, "from solutions.mod import double\n")
-    result = run(repo, "tests", "--solutions", "mine")
+    # A subprocess: in this process `solutions` may already be the real repo's package.
+    result = repo.runpytest_subprocess(*PLUGIN, "tests", "--solutions", "mine")
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*takes double from solutions/, the reference answer; write your own*"])
 
@@ -142,6 +143,15 @@ def test_syntax_error_names_the_line_once(repo):
     result.assert_outcomes(errors=1, skipped=1)
     result.stdout.fnmatch_lines(["*mine/good_task.py has a syntax error on line 1*",
                                  "SKIPPED*not run: mine/good_task.py has a syntax error (reported once, above)*"])
+
+
+def test_a_failing_import_is_reported_once_without_a_chained_traceback(repo):
+    learner(repo, "import no_such_module_anywhere\n\n\ndef double(x):\n    return 2 * x\n")
+    result = run(repo, "tests", "--solutions", "mine")
+    result.assert_outcomes(errors=1, skipped=1)
+    result.stdout.fnmatch_lines(["*importing mine/good_task.py failed: the code at the top level of your file raised*",
+                                 "*mine/good_task.py:1 in <module>*", "ModuleNotFoundError: No module named*"])
+    assert "During handling" not in result.stdout.str()
 
 
 def test_an_exception_shows_the_learners_frames_and_a_short_message(repo):
