@@ -109,8 +109,11 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
         out.append(f'<div class="gp-formula" markdown>\n\n$$\n{tex}\n$$\n\n</div>\n')
 
     def body(lang: str) -> str:
+        # Self-test order: the hints first (each folded, opened one at a time), then the answer and the pitfalls,
+        # which the page's script hides behind "show answer" (.gp-answer-head marks where they start).
         w = WORDS[lang]
-        parts = [f"**{w['answer']}**\n\n{normalize(q.answer.get(lang))}\n"]
+        parts = [f'??? tip "{w["hint"]} {i}"\n\n{_indent(hint.get(lang))}\n' for i, hint in enumerate(q.hints, 1)]
+        parts.append(f"**{w['answer']}**\n{{: .gp-answer-head }}\n\n{normalize(q.answer.get(lang))}\n")
         if q.pitfalls:
             items = []
             for p in q.pitfalls:
@@ -119,8 +122,6 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
                     line += f" <span class=\"gp-rejected\">({w['rejected']}: `{p.wrong_variant}`)</span>"
                 items.append(line)
             parts.append(f"**{w['pitfalls']}**\n\n" + "\n".join(items) + "\n")
-        for i, hint in enumerate(q.hints, 1):
-            parts.append(f'??? tip "{w["hint"]} {i}"\n\n{_indent(hint.get(lang))}\n')
         return "\n".join(parts)
 
     out.append(_tabs(body))

@@ -54,3 +54,57 @@
   }
   if (typeof document$ !== "undefined") document$.subscribe(setup); else document.addEventListener("DOMContentLoaded", setup);
 })();
+
+// Self-test on question pages: the answer, the pitfalls, the headline formula and the figures stay hidden
+// until "show answer"; hints (folded) come first. Reading mode, remembered in this browser, shows everything.
+// Printing always shows everything (genprep.css).
+(function () {
+  var READING = "genprep.reading";
+  function text(zh, en) { return zh + " · " + en; }
+  function setup() {
+    if (!/\/q\/[^/]+\/?$/.test(window.location.pathname)) return;
+    var article = document.querySelector("article");
+    var heads = article ? article.querySelectorAll(".gp-answer-head") : [];
+    if (!heads.length || article.dataset.selftest) return;
+    article.dataset.selftest = "1";
+    var hidden = [];
+    heads.forEach(function (head) {
+      for (var e = head; e; e = e.nextElementSibling) hidden.push(e);
+    });
+    article.querySelectorAll(".gp-formula, .gp-figure").forEach(function (e) { hidden.push(e); });
+    var buttons = [];
+    heads.forEach(function (head) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "md-button md-button--primary gp-reveal-button";
+      b.textContent = text("显示答案", "Show answer");
+      b.addEventListener("click", function () { conceal(false); });
+      head.parentNode.insertBefore(b, head);
+      buttons.push(b);
+    });
+    var bar = document.createElement("label");
+    bar.className = "gp-selftest-bar";
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = localStorage.getItem(READING) === "1";
+    bar.appendChild(box);
+    bar.appendChild(document.createTextNode(" " + text("阅读模式：直接显示答案", "Reading mode: show answers at once")));
+    var meta = article.querySelector(".gp-meta");
+    (meta || heads[0]).insertAdjacentElement("afterend", bar);
+    function conceal(on) {
+      hidden.forEach(function (e) { e.classList.toggle("gp-concealed", on); });
+      buttons.forEach(function (b) { b.hidden = !on; });
+    }
+    box.addEventListener("change", function () {
+      localStorage.setItem(READING, box.checked ? "1" : "0");
+      conceal(!box.checked);
+    });
+    conceal(!box.checked);
+  }
+  if (typeof document$ !== "undefined") document$.subscribe(setup); else document.addEventListener("DOMContentLoaded", setup);
+})();
+
+// Printing shows everything: folded hints and the reference solution open before the page is printed.
+window.addEventListener("beforeprint", function () {
+  document.querySelectorAll("article details").forEach(function (d) { d.open = true; });
+});

@@ -25,11 +25,12 @@ def test_formulas_are_typeset(page, site_url):
 def test_language_tab_switches_and_persists(page, site_url):
     page.goto(f"{site_url}/q/kl-normal/")
     page.get_by_text("English", exact=True).first.click()
-    assert page.locator(".tabbed-block:visible").first.inner_text().startswith("Answer")
+    head = page.locator(".tabbed-block:visible").first.locator(".gp-answer-head")
+    assert head.text_content().strip() == "Answer"
     page.goto(f"{site_url}/q/stable-softmax/")
     page.wait_for_selector(".tabbed-set")
-    visible = page.locator(".tabbed-set").first.locator(".tabbed-block:visible").first.inner_text()
-    assert visible.startswith("Answer"), "the English tab should stay selected on the next page"
+    head = page.locator(".tabbed-set").first.locator(".tabbed-block:visible").first.locator(".gp-answer-head")
+    assert head.text_content().strip() == "Answer", "the English tab should stay selected on the next page"
     _local_only(page)
 
 
@@ -110,6 +111,7 @@ def test_every_formula_typesets_without_errors_and_fits_a_phone(page, site_url):
 
 def test_figures_load(page, site_url):
     page.goto(f"{site_url}/q/sinusoidal-positional-encoding/")
+    page.locator(".gp-reveal-button").first.click()  # figures belong to the answer in self-test mode
     img = page.locator(".gp-figure img").first
     img.wait_for()
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 100", img.element_handle())
@@ -184,3 +186,30 @@ def test_a_tag_opens_its_topic_filtered_and_the_filter_stays_in_the_url(page, si
     assert page.locator(".gp-filters select >> nth=1").input_value() == "easy"
     assert all("easy" in r.inner_text() for r in page.locator(".gp-questions tbody tr").all() if r.is_visible())
     _local_only(page)
+
+
+def test_self_test_hides_the_answer_until_asked_and_reading_mode_is_remembered(page, site_url):
+    page.goto(f"{site_url}/q/kl-normal/")  # a formula question with hints
+    page.wait_for_selector(".gp-reveal-button")
+    tab = page.locator(".tabbed-block:visible").first
+    assert tab.locator("details.tip").count() >= 1 and tab.locator("details.tip").first.is_visible()  # hints first
+    assert not tab.locator(".gp-answer-head").is_visible()
+    assert not page.locator(".gp-formula").is_visible()  # the headline formula belongs to the answer
+    tab.locator(".gp-reveal-button").click()
+    assert tab.locator(".gp-answer-head").is_visible() and page.locator(".gp-formula").is_visible()
+    page.get_by_text("English", exact=True).first.click()
+    assert page.locator(".tabbed-block:visible").first.locator(".gp-answer-head").is_visible()  # both languages
+    page.goto(f"{site_url}/q/layer-norm/")
+    page.wait_for_selector(".gp-reveal-button")
+    assert not page.locator(".tabbed-block:visible").first.locator(".gp-answer-head").is_visible()
+    page.locator(".gp-selftest-bar input").check()  # reading mode
+    assert page.locator(".tabbed-block:visible").first.locator(".gp-answer-head").is_visible()
+    page.reload()
+    page.wait_for_selector(".gp-selftest-bar")
+    assert page.locator(".tabbed-block:visible").first.locator(".gp-answer-head").is_visible()
+    page.locator(".gp-selftest-bar input").uncheck()
+    page.emulate_media(media="print")  # printing shows everything, whatever the mode
+    assert page.locator(".tabbed-block").first.locator(".gp-answer-head").is_visible()
+    _local_only(page)
+    assert page.console_errors == []
+
