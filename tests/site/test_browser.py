@@ -14,7 +14,7 @@ def _local_only(page):
 
 def test_formulas_are_typeset(page, site_url):
     page.goto(f"{site_url}/q/kl-normal/")
-    page.wait_for_selector("mjx-container", timeout=15000)
+    page.wait_for_selector("mjx-container", state="attached", timeout=15000)  # some sit in the hidden answer
     text = page.inner_text("article")
     assert "$$" not in text and "\\frac" not in text
     assert page.locator("mjx-container").count() >= 3
@@ -139,7 +139,7 @@ def test_question_page_weight_budget(page, site_url, built_site):
     sizes = {}
     page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.ok else None)
     page.goto(f"{site_url}/q/kl-normal/")
-    page.wait_for_selector("mjx-container")
+    page.wait_for_selector("mjx-container", state="attached")
     page.wait_for_load_state("networkidle")
     total = sum(sizes.values())
     largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
@@ -189,8 +189,8 @@ def test_a_tag_opens_its_topic_filtered_and_the_filter_stays_in_the_url(page, si
 
 
 def test_self_test_hides_the_answer_until_asked_and_reading_mode_is_remembered(page, site_url):
-    page.goto(f"{site_url}/q/kl-normal/")  # a formula question with hints
-    page.wait_for_selector(".gp-reveal-button")
+    page.goto(f"{site_url}/q/fid-formula/")  # a formula question with hints
+    page.wait_for_selector(".gp-selftest-bar")
     tab = page.locator(".tabbed-block:visible").first
     assert tab.locator("details.tip").count() >= 1 and tab.locator("details.tip").first.is_visible()  # hints first
     assert not tab.locator(".gp-answer-head").is_visible()
@@ -200,7 +200,7 @@ def test_self_test_hides_the_answer_until_asked_and_reading_mode_is_remembered(p
     page.get_by_text("English", exact=True).first.click()
     assert page.locator(".tabbed-block:visible").first.locator(".gp-answer-head").is_visible()  # both languages
     page.goto(f"{site_url}/q/layer-norm/")
-    page.wait_for_selector(".gp-reveal-button")
+    page.wait_for_selector(".gp-selftest-bar")
     assert not page.locator(".tabbed-block:visible").first.locator(".gp-answer-head").is_visible()
     page.locator(".gp-selftest-bar input").check()  # reading mode
     assert page.locator(".tabbed-block:visible").first.locator(".gp-answer-head").is_visible()
