@@ -1,22 +1,13 @@
 """clip-loss: ½(CE(s·x̂ŷᵀ, arange N) + CE(s·ŷx̂ᵀ, arange N)) on L2-normalized (N, D) embeddings."""
 import math
 
-import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: intra-op threads cost far more than they save, badly so on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+from _threads import one_thread  # noqa: F401  (autouse: every test here on one thread)
 
 HINT = ("L2-normalize each ROW of both (N, D) inputs (x / x.norm(dim=-1, keepdim=True)), logits = logit_scale · "
         "image @ textᵀ with logit_scale used as the multiplier (not exp(logit_scale), not a division), then "

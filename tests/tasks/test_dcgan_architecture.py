@@ -1,5 +1,4 @@
 """dcgan-architecture: DCGenerator z (B, z_dim) -> (B, 1, 8, 8) in [−1, 1]; DCDiscriminator images -> (B,) logits."""
-import contextlib
 
 import pytest
 import torch
@@ -9,26 +8,17 @@ from genprep.checks import expect, expect_tensor
 from genprep.datasets import digits
 from genprep.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
 
+from _threads import single_thread
+
 HINT = ("Generator: transposed convolutions (kernel 4, stride 2, padding 1 doubles H and W) from a small feature "
         "map up to 8×8, tanh at the output. Discriminator: strided convolutions down to one logit per image, "
         "no sigmoid (the losses take logits), output flattened to (B,).")
 
 
-@contextlib.contextmanager
-def one_thread():
-    # tiny models: thread start-up and contention cost far more than they save, badly so on a busy machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 @pytest.fixture(autouse=True)
 def single_threaded():
     """Every test here runs tiny convolutions: one thread is several times faster on a loaded machine."""
-    with one_thread():
+    with single_thread():
         yield
 
 
@@ -120,7 +110,7 @@ def test_short_training_moves_the_discriminator_accuracy_off_chance(impl):
     z_dim, B, steps = 16, 64, 30
     G, D = impl.DCGenerator(z_dim, base=16), impl.DCDiscriminator(base=16)
     opt_D = adam(D)
-    with one_thread():
+    with single_thread():
         for _ in range(steps):
             real = train[torch.randint(0, len(train), (B,), generator=g)]
             with torch.no_grad():
@@ -163,7 +153,7 @@ def test_short_adversarial_training_moves_the_generator_towards_the_data(impl):
 
     error_before = mean_image_error()
     errors = []  # (step, error) at every check
-    with one_thread():
+    with single_thread():
         for step in range(1, max_steps + 1):
             real = train[torch.randint(0, len(train), (B,), generator=g)]
             fake = G(torch.randn(B, z_dim, generator=g))

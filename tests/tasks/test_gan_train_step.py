@@ -3,7 +3,6 @@
 The oracle below redoes every step in float64 with torch.autograd.grad and a hand-written SGD update, using only
 torch's BCE-with-logits: no optimizer state, no .grad accumulation.
 """
-import contextlib
 import copy
 import math
 
@@ -12,6 +11,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from genprep.checks import expect, expect_close
+
+from _threads import single_thread
 
 HINT = ("D step: zero D's grads, L_D = BCE(D(real), 1) + BCE(D(G(z).detach()), 0), backward, opt_D.step(). "
         "G step: zero G's grads, L_G = BCE(D(G(z)), 1) through the UPDATED D (no detach), backward, opt_G.step().")
@@ -47,17 +48,6 @@ def oracle_step(G, D, real, z, lr_G, lr_D):
         for p, gr in zip(G.parameters(), grads_G):
             p -= lr_G * gr
     return d_loss.item(), g_loss.item(), grads_D, grads_G
-
-
-@contextlib.contextmanager
-def one_thread():
-    # tiny models: thread start-up and contention cost far more than they save, badly so on a busy machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def params(module):
@@ -162,7 +152,7 @@ def test_repeated_steps_fit_a_gaussian(impl):
     D = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 1))
     opt_G, opt_D = torch.optim.SGD(G.parameters(), lr=0.3), torch.optim.SGD(D.parameters(), lr=0.3)
     g = torch.Generator().manual_seed(0)
-    with one_thread():
+    with single_thread():
         for step in range(steps):
             lr = 0.3 + (0.02 - 0.3) * step / steps  # linear decay settles the oscillation at the end
             for opt in (opt_G, opt_D):

@@ -1,22 +1,13 @@
 """siglip-loss: −(1/N) Σ_ij log σ(z_ij (t·x̂_iᵀŷ_j + b)), z = +1 on the diagonal and −1 off it."""
 import math
 
-import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: intra-op threads cost far more than they save, badly so on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+from _threads import one_thread  # noqa: F401  (autouse: every test here on one thread)
 
 HINT = ("L2-normalize each ROW of both (N, D) inputs, logits = t · image @ textᵀ + b (t is the multiplier "
         "itself), labels z = 2·eye(N) − 1 (+1 for matching pairs, −1 for all others), then "

@@ -1,5 +1,4 @@
 """vit-patch-embedding: PatchEmbed (B, C, H, W) -> [cls; row-major patches · E] + pos_embed, (B, N + 1, d)."""
-import pytest
 import torch
 import torch.nn as nn
 from hypothesis import given
@@ -7,15 +6,7 @@ from hypothesis import strategies as st
 
 from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: intra-op threads cost far more than they save, badly so on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+from _threads import one_thread  # noqa: F401  (autouse: every test here on one thread)
 
 HINT = ("x = proj(x) gives (B, d, H/P, W/P); x.flatten(2).transpose(1, 2) gives (B, N, d) with the patches in "
         "row-major order (flatten H/P then W/P — do not reshape (B, d, N) straight to (B, N, d)); then "

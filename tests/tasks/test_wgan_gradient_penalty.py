@@ -1,37 +1,13 @@
 """wgan-gradient-penalty: weight · mean((‖∇_x̂ critic(x̂)‖₂ − 1)²) at x̂ = α·real + (1 − α)·fake."""
 import torch
-import torch.nn as nn
 
 from genprep.checks import expect, expect_close, expect_scalar, expect_tensor
+
+from _critics import LinearCritic, QuadraticCritic
 
 HINT = ("x̂ = α·real + (1 − α)·fake (one α per example); take ∇ of the critic's output w.r.t. x̂ "
         "(torch.autograd.grad with create_graph=True), flatten each example's gradient, take its L2 norm, "
         "then weight · mean((norm − 1)²).")
-
-
-class LinearCritic(nn.Module):
-    """f(x) = <w, x> + b for each example: its gradient w.r.t. x is w everywhere."""
-
-    def __init__(self, w):
-        super().__init__()
-        self.w = nn.Parameter(w.clone())
-        self.b = nn.Parameter(torch.tensor(0.3))
-
-    def forward(self, x):
-        return (x * self.w).flatten(1).sum(1) + self.b  # (B,)
-
-
-class QuadraticCritic(nn.Module):
-    """f(x) = ½ Σ c ⊙ x² per example: its gradient w.r.t. x is c ⊙ x, so it depends on WHERE it is taken."""
-
-    def __init__(self, c):
-        super().__init__()
-        self.c = nn.Parameter(c.clone())
-        self.inputs = []
-
-    def forward(self, x):
-        self.inputs.append(x.detach().clone())
-        return (0.5 * self.c * x * x).flatten(1).sum(1, keepdim=True)  # (B, 1)
 
 
 def quadratic_oracle(c, real, fake, alpha, weight):
