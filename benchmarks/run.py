@@ -51,8 +51,8 @@ def header() -> None:
 
 
 def latency() -> None:
-    from genprep import layout
-    from genprep.loader import load_bank
+    from genprep.bank import layout
+    from genprep.bank.loader import load_bank
     bank = load_bank(ROOT)
     floor, _ = timed([PY, "-c", "import torch"], repeat=5)
     print(f"\n## Learner feedback latency (median of 3)\nfloor: python -c 'import torch' = {floor:.2f} s\n")
@@ -98,7 +98,7 @@ def synthetic_bank(dest: Path, factor: int) -> int:
     (dest / "questions").mkdir()
     for name in ("topics.yaml", "glossary.yaml"):
         shutil.copy(ROOT / "questions" / name, dest / "questions" / name)
-    from genprep.loader import load_bank
+    from genprep.bank.loader import load_bank
     bank = load_bank(ROOT)
     count = 0
     for q in bank.questions.values():

@@ -7,8 +7,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from . import __version__, layout
-from .errors import BankError
+from genprep import __version__
+from genprep.bank import layout
+from genprep.bank.errors import BankError
 
 
 def _root(arg: str | None, installed: bool = False) -> Path:
@@ -23,7 +24,7 @@ def _root(arg: str | None, installed: bool = False) -> Path:
 
 def _bank(args):
     """The bank for browsing commands: questions with problems are left out, with a warning."""
-    from .loader import check_bank
+    from genprep.bank.loader import check_bank
     root = _root(getattr(args, "root", None), installed=True)
     bank, problems = check_bank(root, check_code=False)
     if bank is None:
@@ -35,7 +36,7 @@ def _bank(args):
 
 
 def cmd_validate(args) -> int:
-    from .loader import check_bank
+    from genprep.bank.loader import check_bank
     root = _root(args.dir)
     bank, problems = check_bank(root)
     if problems:
@@ -102,7 +103,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_practice(args) -> int:
-    from .practice import PracticeError, write_stub
+    from genprep.learner.practice import PracticeError, write_stub
     bank = _bank(args)
     try:
         path = write_stub(bank, args.task, Path(args.dir))
@@ -114,7 +115,7 @@ def cmd_practice(args) -> int:
 
 
 def cmd_new(args) -> int:
-    from .scaffold import ScaffoldError, scaffold
+    from genprep.bank.scaffold import ScaffoldError, scaffold
     root = _root(args.root)
     try:
         path = scaffold(root, args)
@@ -144,7 +145,7 @@ def _shorten(text: str, limit: int = 240) -> str:
 
 
 def cmd_check_tests(args) -> int:
-    from .verify import VerifyError, verify
+    from genprep.learner.verify import VerifyError, verify
     bank = _bank(args)
     tasks = args.task or None
     unknown = [t for t in tasks or [] if t not in bank.tasks]
@@ -171,7 +172,7 @@ def cmd_check_tests(args) -> int:
 
 
 def cmd_anki(args) -> int:
-    from .anki import AnkiError, build_deck
+    from genprep.exports.anki import AnkiError, build_deck
     bank = _bank(args)
     try:
         n = build_deck(bank, Path(args.out), args.lang, args.topic, args.tag, args.difficulty)
@@ -183,7 +184,7 @@ def cmd_anki(args) -> int:
 
 
 def cmd_progress(args) -> int:
-    from .progress import ProgressError, read_last, run_tests, statuses, table
+    from genprep.learner.progress import ProgressError, read_last, run_tests, statuses, table
     bank = _bank(args)
     folder = Path(args.solutions)
     if not folder.is_dir():
@@ -199,15 +200,15 @@ def cmd_progress(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from .jsonschema import SCHEMA_PATH, schema_text
+    from genprep.exports.jsonschema import SCHEMA_PATH, schema_text
     root = _root(args.root)
     path = root / SCHEMA_PATH
     text = schema_text()
     if args.check:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            print(f"genprep: {SCHEMA_PATH} is out of date with genprep/schema.py; run `genprep schema`", file=sys.stderr)
+            print(f"genprep: {SCHEMA_PATH} is out of date with genprep/bank/schema.py; run `genprep schema`", file=sys.stderr)
             return 1
-        print(f"ok: {SCHEMA_PATH} matches genprep/schema.py")
+        print(f"ok: {SCHEMA_PATH} matches genprep/bank/schema.py")
         return 0
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -269,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--root", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_progress)
 
-    s = sub.add_parser("schema", help="write schema/question.schema.json (JSON Schema for editors) from genprep/schema.py")
+    s = sub.add_parser("schema", help="write schema/question.schema.json (JSON Schema for editors) from genprep/bank/schema.py")
     s.add_argument("--check", action="store_true", help="only check that the file is up to date (exit 1 if not)")
     s.add_argument("--root", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_schema)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from . import layout
+from genprep.bank import layout
 
 DIGITS_FILE = ("datasets", "data", "digits.csv.gz")  # inside the sklearn package
 DIGITS_SHAPE = (1797, 65)  # 64 pixels (values 0..16), then the label

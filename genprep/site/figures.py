@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import layout
-from ..model import Text
+from genprep.bank import layout
+from genprep.bank.model import Text
 
 
 @dataclass(frozen=True)

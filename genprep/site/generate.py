@@ -16,10 +16,10 @@ import re
 import textwrap
 from pathlib import Path
 
-from .. import layout
-from ..markdown_text import normalize, plain_text
-from ..model import Bank, Question
-from . import code
+from genprep.bank import layout
+from genprep.bank.markdown_text import normalize, plain_text
+from genprep.bank.model import Bank, Question
+from genprep.site import code
 
 LANGS = (("zh", "中文"), ("en", "English"))
 TYPE_NAMES = {"concept": ("概念", "concept"), "formula": ("公式", "formula"), "coding": ("编程", "coding")}

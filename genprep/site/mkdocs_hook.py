@@ -10,15 +10,15 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, DictLoader, Environment
 from mkdocs.structure.files import File, Files
 
-from genprep import layout
-from genprep.errors import BankError
-from genprep.loader import load_bank
-from genprep.model import Bank
+from genprep.bank import layout
+from genprep.bank.errors import BankError
+from genprep.bank.loader import load_bank
+from genprep.bank.model import Bank
+from genprep.bank.untrusted import html_problems
 from genprep.shutdown import freeze_heap_at_exit
 from genprep.site import figures as figure_registry
 from genprep.site import parallel
 from genprep.site.generate import counts_table, pages
-from genprep.untrusted import html_problems
 
 log = logging.getLogger("mkdocs.plugins.genprep")
 COUNTS_MARKER = "<!-- genprep:counts -->"

@@ -63,7 +63,7 @@ def double(x: torch.Tensor) -> torch.Tensor:
 TASK_TEST = '''\
 import torch
 
-from genprep.checks import expect_close
+from genprep.learner.checks import expect_close
 
 
 def test_doubles(impl):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from genprep.loader import check_bank
+from genprep.bank.loader import check_bank
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "spec"
@@ -67,7 +67,7 @@ def test_every_contract_task_is_a_coding_question(bank, spec, at_least):
 
 
 def test_every_task_has_known_wrong_variants(bank):
-    from genprep import layout
+    from genprep.bank import layout
     first_wave = set(contract_tasks("coding-tasks.md"))
     for task in bank.tasks:
         at_least = 3 if task in first_wave else 4

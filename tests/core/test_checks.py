@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genprep.checks import CheckFailed, expect_close, expect_scalar
+from genprep.learner.checks import CheckFailed, expect_close, expect_scalar
 
 LIKELY = ((torch.tensor([2.0, 4.0]), "doubling gives; halve it."), (torch.tensor([0.0, 0.0]), "zeros give."))
 

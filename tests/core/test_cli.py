@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from genprep.bank.loader import check_bank
+from genprep.bank.tidy import MODELINE
 from genprep.cli import main
-from genprep.loader import check_bank
-from genprep.tidy import MODELINE
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "invalid"
 
@@ -55,9 +55,9 @@ def test_list_shows_the_topic(checkout, capsys):
 
 
 def test_install_hints_name_the_extra_as_installed(monkeypatch, tmp_path):
-    from genprep import layout
+    from genprep.bank import layout
     assert layout.install_hint("anki").endswith("[anki]'")  # this checkout: an editable install
-    monkeypatch.setattr(layout, "__file__", str(tmp_path / "site-packages" / "genprep" / "layout.py"))
+    monkeypatch.setattr(layout, "__file__", str(tmp_path / "site-packages" / "genprep" / "bank" / "layout.py"))
     assert layout.install_hint("test") == "pip install 'genprep[test]'"
 
 

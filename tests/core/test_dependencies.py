@@ -29,7 +29,7 @@ def test_validate_needs_only_pyyaml(tmp_path):
 def test_learner_mode_does_not_need_the_site(tmp_path, checkout):
     (checkout / "mine").mkdir()
     (checkout / "mine" / "good_task.py").write_text("def double(x):\n    return 2 * x\n", encoding="utf-8")
-    code = ("import sys, pytest; sys.exit(pytest.main(['-q', '-p', 'genprep.pytest_plugin', '-p', 'no:randomly', "
+    code = ("import sys, pytest; sys.exit(pytest.main(['-q', '-p', 'genprep.learner.pytest_plugin', '-p', 'no:randomly', "
             "'-p', 'no:cacheprovider', '--solutions', 'mine', 'tests']))")
     result = run_without(tmp_path, ["mkdocs", "material", "matplotlib", "jieba", "genanki", "playwright"], code,
                          cwd=checkout)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from genprep.bank.markdown_text import normalize
 from genprep.cli import main
-from genprep.jsonschema import SCHEMA_PATH, schema_text
-from genprep.markdown_text import normalize
+from genprep.exports.jsonschema import SCHEMA_PATH, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,8 +85,8 @@ def test_display_math_inside_a_list_item_stays_in_the_item():
 
 
 def test_tidy_formats_question_files(tmp_path):
-    from genprep.tidy import MODELINE
-    from genprep.tidy import main as tidy_main
+    from genprep.bank.tidy import MODELINE
+    from genprep.bank.tidy import main as tidy_main
     path = tmp_path / "q.yaml"
     path.write_text("id: x   \r\ntype: concept\n\n\n", encoding="utf-8")
     assert tidy_main([str(path)]) == 1  # changed, as formatters report

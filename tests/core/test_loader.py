@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genprep.errors import BankError, Problem
-from genprep.loader import check_bank, load_bank
-from genprep.strictyaml import MAX_BYTES, parse
-from genprep.tidy import MODELINE
+from genprep.bank.errors import BankError, Problem
+from genprep.bank.loader import check_bank, load_bank
+from genprep.bank.strictyaml import MAX_BYTES, parse
+from genprep.bank.tidy import MODELINE
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "invalid"
 CASES = sorted(CORPUS.glob("*.yaml"))
@@ -145,7 +145,7 @@ def test_fuzz_yaml_like_text(text):
 @settings(max_examples=100)
 @given(st.binary(max_size=200))
 def test_fuzz_bytes_through_the_whole_loader(tmp_path_factory, data):
-    from genprep.strictyaml import read
+    from genprep.bank.strictyaml import read
     path = tmp_path_factory.mktemp("fuzz") / "x.yaml"
     path.write_bytes(data)
     doc, problems = read(path)
@@ -168,7 +168,7 @@ _READ_WITH_A_POOL = """
 import json, sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-import genprep.loader as loader
+import genprep.bank.loader as loader
 pools = []
 loader.PARALLEL_FROM = 1
 loader.os.sched_getaffinity = lambda pid: {0, 1}
@@ -216,12 +216,12 @@ def test_a_file_without_the_schema_modeline_is_named(checkout):
     path = checkout / "questions" / "foundations" / "good-task.yaml"
     path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
     problems = [p.format() for p in check_bank(checkout)[1]]
-    assert problems == [f"{path}:1: the first line must point editors at the schema; run `python -m genprep.tidy "
+    assert problems == [f"{path}:1: the first line must point editors at the schema; run `python -m genprep.bank.tidy "
                         f"good-task.yaml` (it adds: {MODELINE})"]
 
 
 def test_dollar_signs_in_code_and_escaped_ones_are_not_formulas():
-    from genprep.latex import markdown_problems
+    from genprep.bank.latex import markdown_problems
     assert markdown_problems("costs `$5` or \\$6; $x$ is math") == []
     assert markdown_problems("$a$ and $b\n\nnext paragraph $c$") != []
 

@@ -1,7 +1,7 @@
-"""genprep.optim.Adam follows torch.optim.Adam step by step."""
+"""genprep.learner.optim.Adam follows torch.optim.Adam step by step."""
 import torch
 
-from genprep.optim import Adam
+from genprep.learner.optim import Adam
 
 
 def _model():

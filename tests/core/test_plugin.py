@@ -6,11 +6,11 @@ import json
 import pytest
 import torch  # noqa: F401  (imported once here: in-process runs must not re-import it)
 
-import genprep.checks  # noqa: F401
+import genprep.learner.checks  # noqa: F401
 
 from conftest import make_checkout, write
 
-PLUGIN = ("-p", "genprep.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
+PLUGIN = ("-p", "genprep.learner.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def test_task_without_a_file_is_skipped_with_the_command_to_start_it(repo):
 
 
 def test_untouched_stub_is_not_attempted(repo):
-    from genprep.loader import load_bank
-    from genprep.practice import write_stub
+    from genprep.bank.loader import load_bank
+    from genprep.learner.practice import write_stub
     write_stub(load_bank(repo.path), "good-task", repo.path / "mine")
     result = run(repo, "tests", "--solutions", "mine")
     result.assert_outcomes(failed=2)
@@ -266,7 +266,7 @@ def test_wrong_kinds_of_results_are_named(repo, body, message):
 
 def test_nondeterministic_results_are_named(repo):
     write(repo.path / "tests" / "tasks" / "test_good_task.py",
-          "import torch\nfrom genprep.checks import expect_deterministic\n\n\n"
+          "import torch\nfrom genprep.learner.checks import expect_deterministic\n\n\n"
           "def test_same_input_same_output(impl):\n    expect_deterministic(impl.double, torch.ones(3), what='double(x)')\n")
     learner(repo, "import torch\n\n\ndef double(x):\n    return 2 * x + torch.rand(1)\n")
     run(repo, "tests", "--solutions", "mine").stdout.fnmatch_lines(["*gave different results for the same input*"])

@@ -1,9 +1,9 @@
 """`genprep progress` on a workspace with a solved, a failing, an untouched and a missing task."""
 from __future__ import annotations
 
+from genprep.bank.loader import load_bank
 from genprep.cli import main
-from genprep.loader import load_bank
-from genprep.practice import write_stub
+from genprep.learner.practice import write_stub
 
 from conftest import CODING, TASK_TEST, write
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import markdown
 import pytest
 
-from genprep.loader import check_bank
-from genprep.tidy import MODELINE
-from genprep.untrusted import html_problems, markdown_problems
+from genprep.bank.loader import check_bank
+from genprep.bank.tidy import MODELINE
+from genprep.bank.untrusted import html_problems, markdown_problems
 
 CORPUS = sorted((Path(__file__).parent.parent / "corpus" / "injection").glob("*.md"))
 IDS = [c.stem for c in CORPUS]

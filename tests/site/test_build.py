@@ -5,7 +5,7 @@ import json
 import re
 import shutil
 
-from genprep.loader import load_bank
+from genprep.bank.loader import load_bank
 
 from conftest import ROOT, build
 

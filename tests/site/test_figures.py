@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 
-from genprep.loader import check_bank
+from genprep.bank.loader import check_bank
 from genprep.site import figures
 
 from conftest import ROOT

@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("param·(1 − lr·wd) first; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²; then "
         "param − lr·(m/(1 − β1^step)) / (√(v/(1 − β2^step)) + eps), with step the 1-based count of this update.")

@@ -6,7 +6,7 @@ masked dims, and log_det against log|det J| of the Jacobian computed by autograd
 """
 import torch
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("(log_s, t) = net(x·m), both multiplied by (1 − m); y = x·m + (1 − m)·(x·exp(log_s) + t); "
         "log_det = log_s.sum(-1) per example; inverse: x = y·m + (1 − m)·(y − t)·exp(−log_s) with (log_s, t) = net(y·m).")

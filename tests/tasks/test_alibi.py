@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 SLOPE_RULE = ("For H a power of two, m_h = 2^(−8h/H) for h = 1..H. Otherwise, with P = 2^⌊log₂H⌋: the P slopes for "
               "P heads, then the first H − P of the EVEN-indexed entries (0, 2, 4, …) of the slopes for 2P heads, "

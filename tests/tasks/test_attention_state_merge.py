@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("ℓ = log(e^ℓa + e^ℓb) (torch.logaddexp), then o = e^(ℓa − ℓ)·o_a + e^(ℓb − ℓ)·o_b, with the weights "
         "unsqueezed to (..., L, 1) so that they scale each query's row.")

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from genprep.checks import expect, expect_close, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_tensor, expect_unchanged
 
 HINT = ("After each prediction y (B, F): window = cat([window[:, 1:], y[:, None]], dim=1) — drop the OLDEST "
         "value, append the NEWEST, keep length W; return torch.stack(predictions, dim=1), shape (B, steps, F).")

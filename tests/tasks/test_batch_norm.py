@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("Training: μ = x.mean(0), σ² = x.var(0, unbiased=False); y = weight·(x − μ)/√(σ² + eps) + bias. Running "
         "stats (under torch.no_grad()): r ← (1 − momentum)·r + momentum·batch_stat, with the UNBIASED variance "

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_scalar, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_scalar, expect_unchanged
 
 HINT = ("Per element: max(ℓ, 0) − ℓ·y + log(1 + exp(−|ℓ|)); then the mean over ALL elements "
         "(as F.binary_cross_entropy_with_logits does).")

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from genprep.checks import expect
+from genprep.learner.checks import expect
 
 HINT = ("Keep (score, tokens) pairs; each step extend every UNFINISHED beam by every token, keep finished beams as "
         "they are, and keep the beam_size best of all of these; stop when every kept beam ends with eos or has "

@@ -8,7 +8,7 @@ import math
 import random
 from fractions import Fraction
 
-from genprep.checks import expect
+from genprep.learner.checks import expect
 
 HINT = ("For each n: p_n = Σ over candidates of Σ over the candidate's n-grams of min(count in candidate, MAX count in "
         "any single reference) / Σ over candidates of (number of candidate n-grams), pooled over the whole corpus. "

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("Per key/value block: s = q @ k_blkᵀ / √d; m' = max(m, s.amax(-1)); rescale the running sum and the "
         "accumulator by exp(m − m'); add exp(s − m').sum(-1) and exp(s − m') @ v_blk; m = m'. Divide by the sum "

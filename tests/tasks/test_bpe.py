@@ -6,7 +6,7 @@ contract's tie-breaking rule; a brute-force pair counter written here re-derives
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect
+from genprep.learner.checks import expect
 
 END = "</w>"
 HINT = ("Split each word into characters + '</w>'; count every adjacent pair, weighted by the word's count; merge "

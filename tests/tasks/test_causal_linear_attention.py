@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("φ(x) = elu(x) + 1 on q and k only; S_t = Σ_{s≤t} φ(k_s) v_sᵀ and z_t = Σ_{s≤t} φ(k_s) are running sums that "
         "INCLUDE position t (torch.cumsum over the time dim); out_t = φ(q_t)ᵀ S_t / (φ(q_t)ᵀ z_t + eps).")

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("Row t is the query at position t, column s the key at position s; t may attend to s ≤ t, "
         "so the mask is the LOWER triangle including the diagonal: torch.ones(n, n, dtype=torch.bool).tril().")

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import CheckFailed, expect, expect_close, expect_tensor
+from genprep.learner.checks import CheckFailed, expect, expect_close, expect_tensor
 
 HINT = ("Build ONE batch of 2B: x = cat([x_t, x_t]), t = cat([t, t]), c = cat([null_cond, cond]) on dim 0; call "
         "model once; ε_u = out[:B] (unconditional, first), ε_c = out[B:]; return ε_u + scale·(ε_c − ε_u).")

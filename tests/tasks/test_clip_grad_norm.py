@@ -4,7 +4,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_scalar, expect_tensor
 
 HINT = ("total_norm = √(Σ_i ‖g_i‖²) over ALL tensors together (e.g. vector_norm of the stacked per-tensor norms); "
         "if total_norm > max_norm multiply EVERY tensor by max_norm / (total_norm + eps), else return copies.")

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_scalar, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_scalar, expect_unchanged
 
 HINT = ("Per row: −log p_y = logsumexp(logits) − logits[y], with the max subtracted inside the logsumexp "
         "(per row); then the mean over the batch.")

@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genprep.checks import expect, expect_tensor
 from genprep.datasets import digits
-from genprep.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
+from genprep.learner.checks import expect, expect_tensor
+from genprep.learner.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
 
 from _threads import single_thread
 

@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("x̂₀ = (x_t − √(1 − ᾱ_t)·ε)/√ᾱ_t; σ = η·√((1 − ᾱ_prev)/(1 − ᾱ_t))·√(1 − ᾱ_t/ᾱ_prev); "
         "x_prev = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev − σ²)·ε + σ·noise, with ᾱ_t = alphas_cumprod[t] (0-based) and "

@@ -6,7 +6,7 @@ simulation.
 """
 import torch
 
-from genprep.checks import expect, expect_close, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_tensor, expect_unchanged
 
 HINT = ("x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·noise with ᾱ_t = alphas_cumprod[t], t 0-based (t = 0 is one step of noise); "
         "reshape alphas_cumprod[t] to (B, 1, ..., 1) so it broadcasts over each example.")

@@ -5,7 +5,7 @@ The oracle conditions the joint Gaussian of (x_{t−1}, x_t) given x_0 in float6
 """
 import torch
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("With α_t = 1 − β_t and ᾱ_t = Π_{s≤t} α_s (t 0-based): mean = √ᾱ_{t−1}·β_t/(1 − ᾱ_t)·x0 + "
         "√α_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t)·x_t, variance = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t.")

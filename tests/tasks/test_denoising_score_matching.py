@@ -7,7 +7,7 @@ expected loss ½·D·v/(v + σ²) is a closed form (Monte Carlo).
 import torch
 import torch.nn as nn
 
-from genprep.checks import expect, expect_close, expect_scalar
+from genprep.learner.checks import expect, expect_close, expect_scalar
 
 HINT = ("x̃ = x + σ·ε; s = score_model(x̃, sigma); per example ½·σ²·‖s + ε/σ‖² with the squared norm SUMMED over all "
         "non-batch dims; then the mean over the batch. The target score is −ε/σ (pointing from x̃ back to x).")

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 HINT = ("x.reshape(B, C, H/p, p, W/p, p).permute(0, 2, 4, 3, 5, 1).reshape(B, N, p·p·C): the patch grid first "
         "(patch-rows, then patch-columns: row-major), then row-in-patch, column-in-patch, channel.")

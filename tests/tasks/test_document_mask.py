@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 MASK_HINT = ("mask[t, s] is True exactly where s ≤ t (causal: row t is the query, column s the key) AND "
              "doc_ids[s] == doc_ids[t] (same document): compare doc_ids[:, None] == doc_ids[None, :] and AND it with "

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_scalar
+from genprep.learner.checks import expect, expect_close, expect_scalar
 
 HINT = ("loss = -logsigmoid(beta * ((policy_chosen - ref_chosen) - (policy_rejected - ref_rejected))).mean(); "
         "use F.logsigmoid, not log(sigmoid(.)), and keep beta inside the sigmoid.")

@@ -1,7 +1,7 @@
 """dropout: inverted dropout — zero each element with probability p, scale survivors by 1/(1 − p); identity in eval."""
 import torch
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("keep = torch.rand(x.shape, generator=generator) >= p (kept with probability 1 − p), "
         "then x * keep / (1 − p); return x unchanged when not training or p = 0, zeros when p = 1.")

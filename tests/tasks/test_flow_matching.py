@@ -9,7 +9,7 @@ import math
 import torch
 import torch.nn as nn
 
-from genprep.checks import CheckFailed, expect, expect_close, expect_scalar, expect_tensor
+from genprep.learner.checks import CheckFailed, expect, expect_close, expect_scalar, expect_tensor
 
 LOSS_HINT = ("x_t = (1 − t)·x0 + t·x1 with t reshaped to (B, 1, ..., 1); target = x1 − x0 (data minus noise); "
              "loss = ((model(x_t, t) − target)²).mean() over ALL elements, with model called on t of shape (B,).")

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_scalar, expect_tensor
 
 HINT = ("d² = ‖μ1 − μ2‖² + Tr(Σ1) + Tr(Σ2) − 2·Tr((Σ1^½ Σ2 Σ1^½)^½), with MATRIX square roots "
         "(e.g. eigh: V diag(√w) Vᵀ), not elementwise ones.")

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("δ_t = r_t + γ·values[..., t + 1] − values[..., t] (values has T + 1 entries, the last the bootstrap); then "
         "backwards from t = T − 1: A_t = δ_t + γλ·A_{t+1} with A_T = 0; returns = A + values[..., :T].")

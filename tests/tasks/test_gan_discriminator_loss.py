@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_scalar
+from genprep.learner.checks import expect, expect_scalar
 
 HINT = ("L_D = mean(−log σ(real_logits)) + mean(−log(1 − σ(fake_logits))): two separate means, "
         "and D minimizes it (−V(D, G)). On logits, −log σ(ℓ) = softplus(−ℓ) and −log(1 − σ(ℓ)) = softplus(ℓ).")

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_scalar
+from genprep.learner.checks import expect, expect_scalar
 
 HINT = ("non-saturating: −mean log σ(ℓ) = mean softplus(−ℓ) (BCE of the fakes against label 1); "
         "minimax: mean log(1 − σ(ℓ)) = −mean softplus(ℓ). G minimizes either one.")

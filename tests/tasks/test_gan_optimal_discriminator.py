@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_scalar, expect_tensor
 
 HINT_D = "D*(x) = p_data(x) / (p_data(x) + p_g(x)), elementwise: the fraction of the density at x that is real."
 HINT_JSD = ("JSD(p‖q) = ½KL(p‖m) + ½KL(q‖m) with m = (p + q)/2, natural log, and terms with p_i = 0 (or q_i = 0) "

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genprep.checks import expect, expect_close
+from genprep.learner.checks import expect, expect_close
 
 from _threads import single_thread
 

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("Query head h uses kv head h // (Hq // Hkv): expand k and v with k.repeat_interleave(Hq // Hkv, dim=1) "
         "(or view q as (B, Hkv, G, L, d)), then softmax(q kᵀ / √d) v with the softmax over the keys (dim=-1).")

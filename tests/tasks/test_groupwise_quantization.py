@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 HINT = ("Per row, groups of group_size CONSECUTIVE input columns (w.reshape(out, in // group_size, group_size)); "
         "per group scale = (max − min) / (2**bits − 1), zero = round(−min / scale), q = clamp(round(w / scale) + "

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
 
 ADV_HINT = ("rewards.view(N, G): row n is prompt n's G consecutive completions; A = (r − row mean) / (row std + eps) "
             "with the UNBIASED std (torch.std's default), eps added to the std, not under a square root.")

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 HINT = ("y = softmax((logits + gumbels) / tau, dim=-1): add the noise to the logits, THEN divide the sum by the "
         "temperature (divide, not multiply), and normalize over the last dim.")

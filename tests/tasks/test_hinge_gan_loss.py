@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
 
 HINT_D = ("L_D = relu(1 − real_logits).mean() + relu(1 + fake_logits).mean(): real logits should reach +1 and fake "
           "ones −1; each term is averaged over its own batch; no sigmoid, no log.")

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_scalar
+from genprep.learner.checks import expect, expect_scalar
 
 HINT = ("p(y) = probs.mean(0) (over SAMPLES); per row KL = Σ_y p(y|x)·log(p(y|x)/p(y)) with 0·log 0 = 0; "
         "IS = exp(mean of the KLs) — the exp outside the mean.")

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.overrides import TorchFunctionMode
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 HINT = ("scale = x.abs().amax(dim, keepdim=True) / 127 (one per slice, float32); q = torch.round(x / scale)"
         ".clamp(-127, 127).to(torch.int8); dequantize = q.float() * scale.")

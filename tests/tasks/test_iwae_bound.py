@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 HINT = ("With log w = log_p_xz − log_q_zx (B, K): L = logsumexp(log w, dim=-1) − log K, one value per example "
         "(B,). Average the weights over the K samples (dim=-1), not over the batch.")

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("With log r = logp − logq (r = p(x)/q(x), samples from q): k1 = −log r, k2 = ½(log r)², "
         "k3 = (r − 1) − log r = exp(log r) − 1 − log r.")

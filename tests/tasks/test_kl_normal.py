@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.distributions import Normal, kl_divergence
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("Per dimension: ½(log σ_p²/σ_q² + (σ_q² + (μ_q−μ_p)²)/σ_p² − 1), with σ² = exp(logvar); "
         "sum over the last dim only.")

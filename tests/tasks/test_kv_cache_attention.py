@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("At step t, append k_t and v_t to the cache along the sequence dim (dim=-2), then attend from q_t over "
         "ALL cached positions 0..t: softmax(q_t Kᵀ / √d) V. No mask is needed — the cache holds only the past.")

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar
 
 HINT = ("Per row: (1 − s)·(−log p_y) + (s/C)·Σ_k (−log p_k) with log p = log_softmax(logits, -1); the s/C goes to "
         "all C classes, the true one included. Then average over the rows whose target is not ignore_index.")

@@ -6,7 +6,7 @@ process with stationary mean μ and variance s²/(1 − η/(4s²)) (not s²: the
 """
 import torch
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 STEP_HINT = "x_new = x + (step_size/2)·score + √step_size·noise: HALF the step on the drift, the SQUARE ROOT on the noise."
 

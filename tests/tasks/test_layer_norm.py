@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("Over the LAST dim only: μ = x.mean(-1, keepdim=True), σ² = ((x − μ)²).mean(-1, keepdim=True) "
         "(biased: divide by d, not d − 1; x.var(-1, unbiased=False)), then weight · (x − μ)/√(σ² + eps) + bias "

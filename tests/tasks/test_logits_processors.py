@@ -9,7 +9,7 @@ import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 NEG_INF = float("-inf")
 PENALTY_HINT = ("For every DISTINCT token id in the row's own prev_tokens: logit / penalty if the logit is > 0, "

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = "y = base(x) + (alpha / r) * x @ lora_A.T @ lora_B.T, with lora_A (r, in) and lora_B (out, r)."
 

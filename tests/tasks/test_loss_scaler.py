@@ -4,7 +4,7 @@ import random
 import pytest
 import torch
 
-from genprep.checks import expect, expect_close
+from genprep.learner.checks import expect, expect_close
 
 HINT = ("update(found_inf): on overflow scale *= backoff_factor and the clean-step count goes back to 0; on a clean "
         "step the count goes up by 1, and when it reaches growth_interval scale *= growth_factor and the count "

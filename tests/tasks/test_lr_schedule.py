@@ -1,7 +1,7 @@
 """lr-schedule: linear warmup from 0 to max_lr, cosine decay to min_lr at total_steps, then min_lr."""
 import math
 
-from genprep.checks import expect
+from genprep.learner.checks import expect
 
 HINT = ("step < warmup: max_lr·step/warmup_steps; warmup ≤ step ≤ total: min_lr + ½(max_lr − min_lr)"
         "(1 + cos(π·(step − warmup)/(total − warmup))); step > total: min_lr.")

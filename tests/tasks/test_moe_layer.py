@@ -4,7 +4,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("Flatten x to (N, d_model) tokens; (w, e) = top_k_routing(router(tokens), k) with the softmax over the k "
         "selected logits; for each expert, gather the tokens routed to it, call the expert ONCE on that "

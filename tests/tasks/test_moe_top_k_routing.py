@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
 
 ROUTE = ("experts = the k largest logits' indices in descending logit order (router_logits.topk(k, dim=-1)); "
          "weights = softmax over those k selected logits only, so each row sums to 1.")

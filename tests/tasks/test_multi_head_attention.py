@@ -4,7 +4,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("Project, then split d_model into heads with .view(B, L, H, hd).transpose(1, 2) → (B, H, L, hd); "
         "attend per head with scale 1/√hd (hd = d_model / n_heads); merge with .transpose(1, 2).reshape(B, L, d_model) "

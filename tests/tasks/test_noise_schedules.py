@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 COSINE_HINT = ("f(t) = cos²(((t/T + s)/(1 + s))·π/2); ᾱ_t = f(t)/f(0) for t = 1…T (T entries, ᾱ_0 = 1 excluded); "
                "β_t = 1 − ᾱ_t/ᾱ_{t−1}, clipped at 0.999; return cumprod(1 − β) as float32.")

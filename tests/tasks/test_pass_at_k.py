@@ -11,7 +11,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect
+from genprep.learner.checks import expect
 
 HINT = ("pass@k = 1 − C(n − c, k) / C(n, k), and 1.0 when n − c < k. For large n compute the ratio as a product, "
         "Π_{i=n−c+1}^{n} (1 − k/i), or with exact integers — never as floats of huge binomials or factorials.")

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect_scalar
+from genprep.learner.checks import expect_scalar
 
 HINT = ("exp(mean NLL): log-softmax over the LAST dim (the vocabulary), pick each target's log-prob, drop positions "
         "whose target == ignore_index from both the sum and the count, average, then exp.")

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar
 
 HINT = ("ratio = exp(logp_new − logp_old); objective = min(ratio·A, clamp(ratio, 1 − ε, 1 + ε)·A) per token; "
         "loss = −(objective·mask).sum() / mask.sum().")

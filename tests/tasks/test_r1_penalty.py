@@ -1,7 +1,7 @@
 """r1-penalty: (γ/2) · mean_i ‖∇_x D(x_i)‖² at the real samples, differentiable w.r.t. D's parameters."""
 import torch
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
 
 from _critics import LinearCritic, QuadraticCritic
 

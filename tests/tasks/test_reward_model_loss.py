@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar
 
 HINT = ("loss = -F.logsigmoid(r_chosen - r_rejected - margin).mean(), margin 0 when None: one term per PAIR, "
         "on the DIFFERENCE of the two rewards, averaged over the batch.")

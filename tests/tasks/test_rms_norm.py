@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 FORMULA = "rms_norm(x, weight, eps) = x / √(mean(x², dim=-1) + eps) · weight"
 

@@ -4,7 +4,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect_close, expect_tensor
+from genprep.learner.checks import expect_close, expect_tensor
 
 import _recurrent
 

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import CheckFailed, expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import CheckFailed, expect, expect_close, expect_deterministic, expect_tensor
 
 RTOL = 1e-5  # any float32 evaluation of base ** (-2i/dim) is far closer than this
 PLAIN = "θ_i = base^(−2i/dim) for i = 0 .. dim/2 − 1, i.e. base ** (-torch.arange(0, dim, 2) / dim)."

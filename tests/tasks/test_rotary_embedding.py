@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect_close, expect_tensor
+from genprep.learner.checks import expect_close, expect_tensor
 
 HINT = ("Treat (x[..., 2i], x[..., 2i+1]) as the complex number x[2i] + i·x[2i+1] and multiply it by e^{iθ}, "
         "θ = positions[t] · base^(−2i/d): y[2i] = x[2i]cos θ − x[2i+1]sin θ, y[2i+1] = x[2i]sin θ + x[2i+1]cos θ. "

@@ -8,7 +8,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect
+from genprep.learner.checks import expect
 
 HINT = ("L = length of the longest common SUBSEQUENCE (same order, gaps allowed) by dynamic programming: "
         "dp[i][j] = dp[i-1][j-1] + 1 if a[i-1] == b[j-1] else max(dp[i-1][j], dp[i][j-1]). P = L / len(candidate), "

@@ -9,7 +9,7 @@ import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_tensor, expect_unchanged
 
 HINT = ("Order: logits / temperature; keep the top_k; softmax over what is left; sort descending and keep tokens "
         "until the running sum reaches top_p — the token that crosses top_p stays, and the top token always stays. "

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = "weights = softmax(q @ kᵀ / √d) over the LAST dim (the keys); out = weights @ v."
 
@@ -18,7 +18,7 @@ def oracle(q, k, v, mask=None):
 
 
 def likely_weight_mistakes(q, k):
-    """What common mistakes give for the weights, each with its cause (genprep.checks.expect_close(likely=...))."""
+    """What common mistakes give for the weights, each with its cause (genprep.learner.checks.expect_close(likely=...))."""
     raw = q.double() @ k.double().transpose(-2, -1)
     d = q.size(-1)
     return (((raw / d ** 0.5).softmax(-2).float(), "a softmax over the queries (dim=-2) gives; take it over the keys, dim=-1."),

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 HINT = ("h has shape (Bt, Din, N), h_0 = 0. Each step: h = exp(Δ_t[..., None] * A) * h + (Δ_t * x_t)[..., None] * "
         "B_t[:, None, :]; then y_t = (h * C_t[:, None, :]).sum(-1) + D * x_t. Δ is used as given (no softplus), and B "

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar
 
 HINT = ("Shift first: logits[:, :-1] predict input_ids[:, 1:], and loss_mask[:, 1:] says which of those targets "
         "count; then ONE mean of the cross-entropy over every counted token of the batch.")

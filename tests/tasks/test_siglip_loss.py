@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
 
 from _threads import one_thread  # noqa: F401  (autouse: every test here on one thread)
 

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect_close, expect_tensor
+from genprep.learner.checks import expect_close, expect_tensor
 
 HINT = ("PE[p, 2i] = sin(p / 10000^(2i/d)) in the EVEN columns and PE[p, 2i+1] = cos(same angle) in the ODD "
         "columns — the pair (2i, 2i+1) shares one frequency; i runs over 0 .. d/2 − 1.")

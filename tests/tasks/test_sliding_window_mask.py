@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_deterministic, expect_tensor
 
 HINT = ("Row t is the query position, column s the key position; t may attend to s when 0 ≤ t − s < window: itself "
         "and the window − 1 positions just before it (never the future). E.g. d = t[:, None] − s[None, :], "

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor
 
 HINT = ("v = Wᵀu / ‖Wᵀu‖ (shape (in,)), u_new = W v / ‖W v‖ (shape (out,)), sigma = u_newᵀ W v — in that order, "
         "with the NEW u in sigma, and return (sigma, u_new).")

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 HINT = ("For i = 0, 1, …: accept draft_tokens[i] iff uniforms[i] < min(1, target_probs[i, x] / draft_probs[i, x]); "
         "stop at the first rejection i and return (i, normalize(max(0, target_probs[i] − draft_probs[i]))); if all k "

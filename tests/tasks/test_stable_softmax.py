@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 HINT = "Subtract the max along `dim` before exponentiating, and normalize along `dim` only."
 

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor
 
 FORMULA = "forward(x) = w_down(silu(w_gate(x)) * w_up(x)), silu(z) = z·sigmoid(z), on the GATE branch only"
 

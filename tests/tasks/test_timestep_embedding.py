@@ -8,7 +8,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_tensor, expect_unchanged
 
 HINT = ("With half = dim // 2 and f_i = exp(−ln(max_period)·i/half), i = 0…half−1: "
         "emb = cat([cos(t[:, None]·f), sin(t[:, None]·f)], dim=-1) — all cosines first, then all sines — "

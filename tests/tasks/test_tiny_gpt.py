@@ -2,8 +2,8 @@
 import torch
 import torch.nn.functional as F
 
-from genprep.checks import CheckFailed, expect, expect_tensor
-from genprep.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
+from genprep.learner.checks import CheckFailed, expect, expect_tensor
+from genprep.learner.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
 
 # The next character depends on the POSITION, not on the previous characters: inside the first run every position
 # sees only 'a's, so a model without positional information computes the same prediction at positions 0..7 and

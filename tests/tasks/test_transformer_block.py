@@ -4,7 +4,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = ("Pre-norm: h = ln1(x); x = x + attn(h, h, h, mask); x = x + ff(ln2(x)). The residual adds the UN-normalized "
         "x, and each sublayer has its own layer norm.")

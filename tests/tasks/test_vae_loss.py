@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-from genprep.checks import expect, expect_scalar
+from genprep.learner.checks import expect, expect_scalar
 
 HINT = ("Per example: BCE-with-logits SUMMED over all non-batch dims + β·KL(N(μ, σ²) ‖ N(0, I)) SUMMED over "
         "latent dims, with KL = −½Σ(1 + logvar − μ² − exp(logvar)); then the mean over the batch.")
@@ -25,7 +25,7 @@ def oracle(x, x_logits, mu, logvar, beta=1.0):
 
 
 def likely_mistakes(x, x_logits, mu, logvar):
-    """What common mistakes give, each with its cause (genprep.checks.expect_close(likely=...))."""
+    """What common mistakes give, each with its cause (genprep.learner.checks.expect_close(likely=...))."""
     bce = F.binary_cross_entropy_with_logits(x_logits.double(), x.double(), reduction="none").reshape(x.size(0), -1)
     kl = kl_oracle(mu, logvar)
     kl_logvar = -0.5 * (1 + logvar.double() - mu.double() ** 2 - logvar.double()).sum(-1)

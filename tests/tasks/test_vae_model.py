@@ -4,9 +4,9 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-from genprep.checks import expect, expect_close, expect_tensor
 from genprep.datasets import digits
-from genprep.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
+from genprep.learner.checks import expect, expect_close, expect_tensor
+from genprep.learner.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
 
 
 def neg_elbo_terms(x, x_logits, mu, logvar):

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_tensor
 
 HINT = "z = mu + exp(0.5 * logvar) * eps: exp(0.5·logvar) is the standard deviation σ; exp(logvar) is the variance σ²."
 

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor, expect_unchanged
+from genprep.learner.checks import expect, expect_close, expect_deterministic, expect_scalar, expect_tensor, expect_unchanged
 
 NEAREST_HINT = ("indices = argmin_k ‖z_e − e_k‖² (squared Euclidean distance, e.g. torch.cdist(...).argmin(-1) or "
                 "‖z‖² − 2 z·e_k + ‖e_k‖²), not argmax of the dot product z·e_k, which ignores the codes' norms.")

@@ -1,7 +1,7 @@
 """wgan-gradient-penalty: weight · mean((‖∇_x̂ critic(x̂)‖₂ − 1)²) at x̂ = α·real + (1 − α)·fake."""
 import torch
 
-from genprep.checks import expect, expect_close, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_scalar, expect_tensor
 
 from _critics import LinearCritic, QuadraticCritic
 

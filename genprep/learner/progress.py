@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import layout
-from .model import Bank
+from genprep.bank import layout
+from genprep.bank.model import Bank
 
 REPORT_NAME = ".genprep-last-run.json"
 STATUSES = ("solved", "failing", "not attempted", "not started")
@@ -33,7 +33,8 @@ def run_tests(bank: Bank, folder: Path, quiet: bool = False) -> dict:
     tasks = [t for t in sorted(bank.tasks) if layout.learner_file(folder, t).is_file()]
     if tasks:
         files = [str(layout.test_file(bank.root, t).relative_to(bank.root)) for t in tasks]
-        cmd = [sys.executable, "-m", "pytest", "-q", "--no-header", "-p", "genprep.pytest_plugin", "-p", "no:randomly", "--tb=no",
+        cmd = [sys.executable, "-m", "pytest", "-q", "--no-header",
+               "-p", "genprep.learner.pytest_plugin", "-p", "no:randomly", "--tb=no",
                "--solutions", str(folder.resolve()), "--genprep-report", str(report.resolve()), *files]
         proc = subprocess.run(cmd, cwd=bank.root, stdout=subprocess.DEVNULL if quiet else None)
         if proc.returncode not in (0, 1) or not report.is_file():

@@ -10,8 +10,8 @@ import html
 import re
 from pathlib import Path
 
-from . import layout
-from .model import Bank, Question
+from genprep.bank import layout
+from genprep.bank.model import Bank, Question
 
 MODEL_ID = 1_733_904_771  # fixed forever: Anki matches note types by id
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
@@ -27,7 +27,7 @@ def markdown_to_anki_html(text: str) -> str:
     """Markdown with $-math to HTML with Anki's MathJax delimiters."""
     import markdown
 
-    from .markdown_text import normalize
+    from genprep.bank.markdown_text import normalize
     text = normalize(text)
     math: list[str] = []
 

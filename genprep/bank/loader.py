@@ -13,10 +13,10 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import latex, layout, untrusted
-from .errors import BankError, Problem
-from .model import Bank, GlossaryEntry, Pitfall, Question, Reference, Solution, Text, Topic
-from .schema import (
+from genprep.bank import latex, layout, untrusted
+from genprep.bank.errors import BankError, Problem
+from genprep.bank.model import Bank, GlossaryEntry, Pitfall, Question, Reference, Solution, Text, Topic
+from genprep.bank.schema import (
     ANSWER_LENGTH_RATIO,
     CJK_SHARE_IN_ENGLISH,
     FIELDS_BY_NAME,
@@ -31,8 +31,8 @@ from .schema import (
     SOLUTION_KEYS,
     TOPIC_KEYS,
 )
-from .strictyaml import Document, read
-from .tidy import MODELINE
+from genprep.bank.strictyaml import Document, read
+from genprep.bank.tidy import MODELINE
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 ARXIV = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
@@ -119,7 +119,7 @@ def _question_from(doc: Document, topics: set[str]) -> tuple[Question | None, li
         return None, c.problems
     for key in data:
         if key not in FIELDS_BY_NAME:
-            c.add((key,), f"unknown field {key!r}: fix the typo, or add it to genprep/schema.py "
+            c.add((key,), f"unknown field {key!r}: fix the typo, or add it to genprep/bank/schema.py "
                           f"(known fields: {', '.join(FIELDS_BY_NAME)})")
     for spec in QUESTION_FIELDS:
         if spec.required and spec.name not in data:
@@ -462,7 +462,7 @@ def _read_question(path: Path, topic_ids: set[str]) -> tuple[Path, Question | No
     with path.open(encoding="utf-8-sig", errors="replace") as f:
         if f.readline().rstrip("\r\n") != MODELINE:
             problems.append(Problem(path, 1, "", "the first line must point editors at the schema; run "
-                                                 f"`python -m genprep.tidy {path.name}` (it adds: {MODELINE})"))
+                                                 f"`python -m genprep.bank.tidy {path.name}` (it adds: {MODELINE})"))
     q, found = _question_from(doc, topic_ids)
     return path, q, problems + found
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import yaml
 
-from .loader import SLUG, check_bank
-from .schema import DIFFICULTIES, PLACEHOLDER_FORMULA, PLACEHOLDER_TASK, PLACEHOLDER_TEXTS, QUESTION_TYPES
+from genprep.bank.loader import SLUG, check_bank
+from genprep.bank.schema import DIFFICULTIES, PLACEHOLDER_FORMULA, PLACEHOLDER_TASK, PLACEHOLDER_TEXTS, QUESTION_TYPES
 
 # Editors with the YAML language server complete and check fields with this.
-from .tidy import MODELINE as _MODELINE
+from genprep.bank.tidy import MODELINE as _MODELINE
 
 MODELINE = _MODELINE + "\n"
 

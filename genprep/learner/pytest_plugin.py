@@ -38,11 +38,11 @@ from pathlib import Path
 
 import pytest
 
-from . import layout
-from .errors import BankError
-from .loader import check_bank
-from .model import Bank
-from .shutdown import freeze_heap_at_exit
+from genprep.bank import layout
+from genprep.bank.errors import BankError
+from genprep.bank.loader import check_bank
+from genprep.bank.model import Bank
+from genprep.shutdown import freeze_heap_at_exit
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_GB = 4.0  # on top of what the test process already uses
@@ -374,7 +374,7 @@ def _guard_inputs(fn, name):
 
     import torch
 
-    from .checks import CheckFailed
+    from genprep.learner.checks import CheckFailed
 
     try:
         signature = inspect.signature(fn)
@@ -568,7 +568,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             if state.stop_on_failure:
                 state.stopped[task] = f"{item.name} of the same task failed (--stop-task-on-failure)"
             return
-        from .checks import CheckFailed  # torch is imported by then
+        from genprep.learner.checks import CheckFailed  # torch is imported by then
         if excinfo.errisinstance(CheckFailed):
             report.longrepr = f"{item.nodeid}\n  {excinfo.value}"
         elif state.learner and report.when == "call" and item.config.getoption("tbstyle", "auto") == "auto":

@@ -39,7 +39,7 @@ def reference_file(root: Path, module: str) -> Path:
 def install_hint(extra: str) -> str:
     """The command that installs one of genprep's extras (test, site, anki, …), as this genprep was installed:
     from a source checkout (editable) or from the package index."""
-    source = Path(__file__).resolve().parent.parent
+    source = Path(__file__).resolve().parents[2]  # the checkout, if any
     if (source / "pyproject.toml").is_file() and (source / "questions" / "topics.yaml").is_file():
         return f"pip install -e '{source}[{extra}]'" if Path.cwd().resolve() != source else f"pip install -e '.[{extra}]'"
     return f"pip install 'genprep[{extra}]'"
@@ -57,7 +57,7 @@ def find_root(start: Path | None = None, installed: bool = False) -> Path | None
         if (folder / "questions" / "topics.yaml").is_file():
             return folder
     if installed:
-        package = Path(__file__).resolve().parent
+        package = Path(__file__).resolve().parents[1]  # genprep/
         for folder in (package / "_bank", package.parent):
             if (folder / "questions" / "topics.yaml").is_file():
                 return folder

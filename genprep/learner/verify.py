@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import layout
-from .model import Bank
-from .practice import stub_source
+from genprep.bank import layout
+from genprep.bank.model import Bank
+from genprep.learner.practice import stub_source
 
 
 class VerifyError(Exception):
@@ -39,7 +39,8 @@ class Verdict:
 
 def _run(root: Path, folder: Path, tasks: list[str], timeout: float) -> dict:
     report = folder / "report.json"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "genprep.pytest_plugin", "-p", "no:randomly", "--solutions", str(folder),
+    cmd = [sys.executable, "-m", "pytest", "-q",
+           "-p", "genprep.learner.pytest_plugin", "-p", "no:randomly", "--solutions", str(folder),
            "--genprep-report", str(report), "--task-timeout", str(timeout), "--stop-task-on-failure", "-o", "addopts=",
            *[str(layout.test_file(root, t).relative_to(root)) for t in tasks]]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from . import layout
-from .model import Bank, Question
+from genprep.bank import layout
+from genprep.bank.model import Bank, Question
 
 HEADER = '''"""{title}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .schema import (  # noqa: F401
+from genprep.bank.schema import (  # noqa: F401
     DIFFICULTIES,
     GLOSSARY_KEYS,
     PITFALL_KEYS,
@@ -76,7 +76,7 @@ def question_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://genprep.invalid/question.schema.json",
         "title": "genprep question",
-        "description": "One question of the genprep bank (questions/<topic>/<id>.yaml). Generated from genprep/schema.py by "
+        "description": "One question of the genprep bank (questions/<topic>/<id>.yaml). Generated from genprep/bank/schema.py by "
                        "`genprep schema`; do not edit by hand.",
         "type": "object",
         "additionalProperties": False,

@@ -18,7 +18,7 @@ try:  # the C parser is ~10x faster; fall back silently where libyaml is missing
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-from .errors import Problem
+from genprep.bank.errors import Problem
 
 MAX_BYTES = 256 * 1024  # a question is a few KB; anything this large is a mistake
 MAX_DEPTH = 20
