@@ -102,15 +102,32 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _learner_lang(args) -> str | None:
+    """Fix the learner's language for this command (--lang > GENPREP_LANG > locale > both); None if invalid."""
+    from genprep.learner import lang
+    try:
+        chosen = lang.resolve(args.lang)
+    except lang.LangError as exc:
+        print(f"genprep: {exc}", file=sys.stderr)
+        return None
+    lang.set_language(chosen)
+    return chosen
+
+
 def cmd_practice(args) -> int:
+    from genprep.learner.lang import tr
     from genprep.learner.practice import PracticeError, write_stub
+    chosen = _learner_lang(args)
+    if chosen is None:
+        return 2
     bank = _bank(args)
     try:
-        path = write_stub(bank, args.task, Path(args.dir))
+        path = write_stub(bank, args.task, Path(args.dir), lang=chosen)
     except PracticeError as exc:
         print(f"genprep: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {path}\nedit it, then run:  pytest --solutions {args.dir} -k {layout.module_name(args.task)}")
+    check = f"pytest --solutions {args.dir} -k {layout.module_name(args.task)}"
+    print(tr(f"wrote {path}\nedit it, then run:  {check}", f"已写入 {path}\n编辑它，然后运行：  {check}"))
     return 0
 
 
@@ -184,18 +201,23 @@ def cmd_anki(args) -> int:
 
 
 def cmd_progress(args) -> int:
+    from genprep.learner.lang import tr
     from genprep.learner.progress import ProgressError, read_last, run_tests, statuses, table
+    chosen = _learner_lang(args)
+    if chosen is None:
+        return 2
     bank = _bank(args)
     folder = Path(args.solutions)
     if not folder.is_dir():
-        print(f"genprep: no folder {folder}; start a task with `genprep practice <task-id>`", file=sys.stderr)
+        print("genprep: " + tr(f"no folder {folder}; start a task with `genprep practice <task-id>`",
+                               f"没有文件夹 {folder}；用 `genprep practice <任务 id>` 开始一个任务"), file=sys.stderr)
         return 1
     try:
-        report = read_last(folder) if args.last else run_tests(bank, folder)
+        report = read_last(folder) if args.last else run_tests(bank, folder, lang=chosen)
     except ProgressError as exc:
         print(f"genprep: {exc}", file=sys.stderr)
         return 1
-    print(table(bank, statuses(bank, folder, report), verbose=args.verbose))
+    print(table(bank, statuses(bank, folder, report), verbose=args.verbose, lang=chosen))
     return 0
 
 
@@ -241,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("practice", help="write the stub of a coding task to my_solutions/ (never overwrites)")
     s.add_argument("task", help="a coding task id, e.g. scaled-dot-product-attention")
     s.add_argument("--dir", default="my_solutions", help="folder for your files (default my_solutions)")
+    s.add_argument("--lang", choices=["zh", "en", "both"], default=None,
+                   help="language of the stub's docstring and of messages (default: GENPREP_LANG, else the locale "
+                        "— zh… gives zh, en… gives en — else both)")
     s.add_argument("--root", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_practice)
 
@@ -267,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--solutions", default="my_solutions", help="your folder (default my_solutions)")
     s.add_argument("--last", action="store_true", help="show the last run instead of running the tests again")
     s.add_argument("-v", "--verbose", action="store_true", help="list every task")
+    s.add_argument("--lang", choices=["zh", "en", "both"], default=None,
+                   help="language of the table and messages (default: GENPREP_LANG, else the locale "
+                        "— zh… gives zh, en… gives en — else both)")
     s.add_argument("--root", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_progress)
 

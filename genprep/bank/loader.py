@@ -13,14 +13,31 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from genprep.bank import latex, layout, untrusted
+from genprep.bank import latex, layout, numbers, untrusted
 from genprep.bank.errors import BankError, Problem
-from genprep.bank.model import Bank, GlossaryEntry, Pitfall, Question, Reference, Solution, Text, Topic
+from genprep.bank.model import (
+    Area,
+    Bank,
+    ComputedNumber,
+    FollowUp,
+    GlossaryEntry,
+    Pitfall,
+    Question,
+    Reference,
+    Solution,
+    Subject,
+    Text,
+    Topic,
+)
 from genprep.bank.schema import (
     ANSWER_LENGTH_RATIO,
+    AREA_KEYS,
     CJK_SHARE_IN_ENGLISH,
     FIELDS_BY_NAME,
+    FOLLOW_UP_KEYS,
     GLOSSARY_KEYS,
+    INLINE_FOLLOW_UP_MARKERS,
+    NUMBER_KEYS,
     PITFALL_KEYS,
     PLACEHOLDER_FORMULA,
     PLACEHOLDER_TEXTS,
@@ -29,6 +46,7 @@ from genprep.bank.schema import (
     REFERENCE_LOCATORS,
     REQUIRED_BY_TYPE,
     SOLUTION_KEYS,
+    SUBJECT_KEYS,
     TOPIC_KEYS,
 )
 from genprep.bank.strictyaml import Document, read
@@ -147,6 +165,7 @@ def _question_from(doc: Document, topics: set[str]) -> tuple[Question | None, li
     tags = c.slugs(get("tags"), ("tags",)) if "tags" in data else ()
     related = c.slugs(get("related"), ("related",)) if "related" in data else ()
     hints = c.texts(get("hints"), ("hints",)) if "hints" in data else ()
+    syllabus = c.slugs(get("syllabus"), ("syllabus",)) if "syllabus" in data else ()
 
     for spec in QUESTION_FIELDS:
         if spec.only_for and spec.name in data and qtype and qtype not in spec.only_for:
@@ -168,6 +187,10 @@ def _question_from(doc: Document, topics: set[str]) -> tuple[Question | None, li
         items = get(field)
         if isinstance(items, list):
             texts_with_math += [((field, i), item) for i, item in enumerate(items)]
+    asked = get("follow_ups")
+    if isinstance(asked, list):
+        texts_with_math += [(("follow_ups", i, part), item.get(part)) for i, item in enumerate(asked)
+                            if isinstance(item, dict) for part in ("question", "answer")]
     for where, value in texts_with_math:
         for lang in ("zh", "en"):
             text = value.get(lang) if isinstance(value, dict) else None
@@ -224,17 +247,75 @@ def _question_from(doc: Document, topics: set[str]) -> tuple[Question | None, li
                 if ref:
                     references.append(ref)
 
+    follow_ups = _follow_ups(c, get("follow_ups")) if "follow_ups" in data else []
+    computed = _numbers(c, get("numbers")) if "numbers" in data else []
+
     if not (qid and qtype and topic and difficulty and title and answer):
         return None, c.problems
     question = Question(
         id=qid, type=qtype, topic=topic, difficulty=difficulty, title=title, answer=answer,
         path=doc.path, tags=tags, formula=formula, verified_by=verified_by, task=task,
         solution=solution, pitfalls=tuple(pitfalls), hints=hints, related=related,
-        references=tuple(references), lines=doc.lines,
+        references=tuple(references), follow_ups=tuple(follow_ups), syllabus=syllabus,
+        numbers=tuple(computed), lines=doc.lines,
     )
     _content_rules(c, question, has_references="references" in data)
     # With problems, the question stays out of the bank but is still checked against the other files.
     return question, c.problems
+
+
+def _follow_ups(c: _Checker, value: object) -> list[FollowUp]:
+    if not isinstance(value, list):
+        c.add(("follow_ups",), "must be a list of {question: {zh, en}, answer: {zh, en}, see?: id}")
+        return []
+    found = []
+    for i, item in enumerate(value):
+        path = ("follow_ups", i)
+        if not isinstance(item, dict):
+            c.add(path, "a follow-up is a mapping {question: {zh, en}, answer: {zh, en}, see?: id}")
+            continue
+        c.keys(item, FOLLOW_UP_KEYS, path, "a follow-up")
+        if "answer" not in item:
+            c.add(path, "a follow-up needs its answer (a few sentences in both languages); "
+                        "a follow-up that needs more becomes a question of its own, named in `see`")
+        question = c.text(item.get("question"), path + ("question",))
+        answer = c.text(item.get("answer"), path + ("answer",)) if "answer" in item else None
+        see = c.slug(item.get("see"), path + ("see",)) if "see" in item else None
+        if question and answer:
+            found.append(FollowUp(question, answer, see))
+    return found
+
+
+def _numbers(c: _Checker, value: object) -> list[ComputedNumber]:
+    if not isinstance(value, list):
+        c.add(("numbers",), "must be a list of {what, expr, shows}")
+        return []
+    found = []
+    for i, item in enumerate(value):
+        path = ("numbers", i)
+        if not isinstance(item, dict):
+            c.add(path, "a computed number is a mapping {what, expr, shows}")
+            continue
+        c.keys(item, NUMBER_KEYS, path, "a computed number")
+        what = c.string(item.get("what"), path + ("what",))
+        expr = c.string(item.get("expr"), path + ("expr",))
+        shows = item.get("shows")
+        if isinstance(shows, (int, float)) and not isinstance(shows, bool):
+            c.add(path + ("shows",), f"quote the number as the texts write it: shows: \"{shows}\"")
+            continue
+        shows = c.string(shows, path + ("shows",))
+        if not (what and expr and shows):
+            continue
+        try:
+            wrong = numbers.check(expr, shows)
+        except numbers.NumberError as exc:
+            c.add(path + ("expr",), f"{expr!r} {exc}")
+            continue
+        if wrong:
+            c.add(path, wrong)
+        else:
+            found.append(ComputedNumber(what, expr, shows))
+    return found
 
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -260,12 +341,32 @@ def _content_rules(c: _Checker, q: Question, has_references: bool) -> None:
     scaffold: list[tuple[tuple, Text, dict[str, str]]] = [(("answer",), q.answer, PLACEHOLDER_TEXTS["answer"])]
     scaffold += [(("pitfalls", i), p.text, PLACEHOLDER_TEXTS["pitfall"]) for i, p in enumerate(q.pitfalls)]
     scaffold += [(("hints", i), h, PLACEHOLDER_TEXTS["hint"]) for i, h in enumerate(q.hints)]
+    scaffold += [(("follow_ups", i, "question"), f.question, PLACEHOLDER_TEXTS["follow_up_question"])
+                 for i, f in enumerate(q.follow_ups)]
+    scaffold += [(("follow_ups", i, "answer"), f.answer, PLACEHOLDER_TEXTS["follow_up_answer"])
+                 for i, f in enumerate(q.follow_ups)]
     for where, text, placeholder in scaffold:
         for lang in ("zh", "en"):
             if placeholder[lang] in text.get(lang):
                 c.add(where + (lang,), "still holds the placeholder written by `genprep new`; replace it with real text")
     if q.formula and q.formula.strip() == PLACEHOLDER_FORMULA:
         c.add(("formula",), "still the placeholder written by `genprep new`; write the real formula")
+    for lang in ("zh", "en"):
+        if any(marker in q.answer.get(lang) for marker in INLINE_FOLLOW_UP_MARKERS):
+            c.add(("answer", lang), "lists follow-ups inside the answer; move each to `follow_ups` "
+                                    "(question and answer in both languages) so the site can reveal them one by one")
+    for i, fu in enumerate(q.follow_ups):
+        for part in ("question", "answer"):
+            said: Text = getattr(fu, part)
+            if not CJK.search(said.zh):
+                c.add(("follow_ups", i, part, "zh"), "has no Chinese: write the Chinese text here")
+            if len(CJK.findall(said.en)) > CJK_SHARE_IN_ENGLISH * max(1, len(said.en)):
+                c.add(("follow_ups", i, part, "en"), "looks Chinese: write the English text here")
+    for i, number in enumerate(q.numbers):
+        for lang in ("zh", "en"):
+            if not any(number.shows in text for _, text in _texts(q, lang)):
+                c.add(("numbers", i, "shows"), f"{number.shows!r} does not appear in the {lang} texts; "
+                                               "write it as the texts do (e.g. 1,024 vs 1024)")
 
 
 def _reference(c: _Checker, item: object, path: tuple) -> Reference | None:
@@ -358,6 +459,61 @@ def _glossary(root: Path, problems: list[Problem]) -> list[GlossaryEntry]:
     return entries
 
 
+SYLLABUS_FILE = Path("questions") / "syllabus.yaml"
+
+
+def _did_you_mean(word: str, known) -> str:
+    import difflib
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _syllabus(root: Path, problems: list[Problem]) -> tuple[list[Area], dict[str, int]]:
+    """The areas and subjects of questions/syllabus.yaml (none if the file is absent), and each subject's line."""
+    path = root / SYLLABUS_FILE
+    if not path.exists():
+        return [], {}
+    doc, found = read(path)
+    problems += found
+    if doc is None:
+        return [], {}
+    c = _Checker(doc)
+    areas: list[Area] = []
+    lines: dict[str, int] = {}
+    if not isinstance(doc.data, list):
+        c.add((), "must be a list of areas {id, title, subjects: [{id, title, covers}]}")
+    else:
+        for i, item in enumerate(doc.data):
+            if not isinstance(item, dict):
+                c.add((i,), "an area is a mapping {id, title, subjects}")
+                continue
+            c.keys(item, AREA_KEYS, (i,), "an area")
+            aid = c.slug(item.get("id"), (i, "id"))
+            title = c.text(item.get("title"), (i, "title"))
+            subjects = []
+            if not isinstance(item.get("subjects"), list) or not item.get("subjects"):
+                c.add((i, "subjects"), "must be a non-empty list of {id, title, covers}")
+            else:
+                for j, sub in enumerate(item["subjects"]):
+                    where = (i, "subjects", j)
+                    if not isinstance(sub, dict):
+                        c.add(where, "a subject is a mapping {id, title, covers}")
+                        continue
+                    c.keys(sub, SUBJECT_KEYS, where, "a subject")
+                    sid = c.slug(sub.get("id"), where + ("id",))
+                    stitle = c.text(sub.get("title"), where + ("title",))
+                    covers = c.text(sub.get("covers"), where + ("covers",))
+                    if sid in lines:
+                        c.add(where + ("id",), f"subject {sid!r} is declared twice")
+                    elif sid and stitle and covers:
+                        lines[sid] = doc.line(*where)
+                        subjects.append(Subject(sid, stitle, covers))
+            if aid and title and subjects:
+                areas.append(Area(aid, title, tuple(subjects)))
+    problems += c.problems
+    return areas, lines
+
+
 def _defined_names(path: Path) -> set[str] | None:
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -372,12 +528,21 @@ def _defined_names(path: Path) -> set[str] | None:
     return names
 
 
-def _relations(bank: Bank, problems: list[Problem], check_code: bool, flawed: list[Question]) -> None:
+def _relations(bank: Bank, problems: list[Problem], check_code: bool, flawed: list[Question],
+               syllabus_lines: dict[str, int]) -> None:
     """Checks across files: references between questions, and each task's files.
     `flawed`: questions left out of the bank for problems of their own; they are checked too."""
     every = {**{q.id: q for q in flawed}, **bank.questions}
     tasks = {q.task: q for q in every.values() if q.task}
     avoided = [(a, g) for g in bank.glossary for a in g.avoid]
+    subjects = {s.id: s for area in bank.syllabus for s in area.subjects}
+    taught = {s for q in bank.questions.values() for s in q.syllabus}
+    for area in bank.syllabus:
+        for subject in area.subjects:
+            if subject.id not in taught:
+                problems.append(Problem(bank.root / SYLLABUS_FILE, syllabus_lines.get(subject.id, 0), subject.id,
+                                        "no question teaches this subject: name it in the `syllabus` field of the "
+                                        "questions whose answers teach it"))
     for q in every.values():
         for path, text in _chinese_texts(q):
             for bad, entry in avoided:
@@ -390,6 +555,16 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool, flawed: li
             elif rel not in every:
                 problems.append(Problem(q.path, q.line("related"), "related",
                                         f"no question has the id {rel!r}; fix the id or add that question"))
+        for i, fu in enumerate(q.follow_ups):
+            if fu.see and fu.see not in every:
+                problems.append(Problem(q.path, q.line("follow_ups", i, "see"), f"follow_ups[{i}].see",
+                                        f"no question has the id {fu.see!r}; fix the id or add that question"))
+        if bank.syllabus:
+            for named in q.syllabus:
+                if named not in subjects:
+                    problems.append(Problem(q.path, q.line("syllabus"), "syllabus",
+                                            f"no syllabus subject {named!r}; use an id from questions/syllabus.yaml"
+                                            + _did_you_mean(named, subjects)))
         if q.verified_by and q.verified_by not in tasks:
             problems.append(Problem(q.path, q.line("verified_by"), "verified_by",
                                     f"no coding task {q.verified_by!r}; name a task that exists (genprep list --type coding)"))
@@ -421,13 +596,21 @@ KNOWN_FABRICATIONS = re.compile(r"Feynman-Varianz|Beglia|Lavrychev|Natural Langu
 KNOWN_WRONG_ARXIV = {"1406.2866"}  # cited as the GAN paper, which is 1406.2661
 
 
-def _chinese_texts(q: Question):
-    yield ("title", "zh"), q.title.zh
-    yield ("answer", "zh"), q.answer.zh
+def _texts(q: Question, lang: str):
+    """(field path, text) of every text of a question in one language."""
+    yield ("title", lang), q.title.get(lang)
+    yield ("answer", lang), q.answer.get(lang)
     for i, p in enumerate(q.pitfalls):
-        yield ("pitfalls", i, "zh"), p.text.zh
+        yield ("pitfalls", i, lang), p.text.get(lang)
     for i, h in enumerate(q.hints):
-        yield ("hints", i, "zh"), h.zh
+        yield ("hints", i, lang), h.get(lang)
+    for i, f in enumerate(q.follow_ups):
+        yield ("follow_ups", i, "question", lang), f.question.get(lang)
+        yield ("follow_ups", i, "answer", lang), f.answer.get(lang)
+
+
+def _chinese_texts(q: Question):
+    return _texts(q, "zh")
 
 
 def _task_files(root: Path, q: Question, problems: list[Problem]) -> None:
@@ -499,12 +682,14 @@ def check_bank(root: Path, check_code: bool | None = None,
                               "not found: is this a genprep checkout? (run from the folder with questions/, or pass it)")]
     topics = _topics(root, problems)
     glossary = _glossary(root, problems) if only is None else []
+    syllabus, syllabus_lines = _syllabus(root, problems) if only is None else ([], {})
     topic_ids = {t.id for t in topics}
     questions: dict[str, Question] = {}
     question_files: list[Path] = []
     for path in sorted(qdir.rglob("*")):
         if path.is_dir() or path.parent == qdir:
-            if path.parent == qdir and path.is_file() and path.name not in ("topics.yaml", "glossary.yaml", "README.md"):
+            if path.parent == qdir and path.is_file() and path.name not in ("topics.yaml", "glossary.yaml",
+                                                                            "syllabus.yaml", "README.md"):
                 problems.append(Problem(path, 0, "", "questions live in questions/<topic>/<id>.yaml; "
                                                      "move this file into its topic folder"))
             continue
@@ -530,11 +715,11 @@ def check_bank(root: Path, check_code: bool | None = None,
             flawed.append(q)
         else:
             questions[q.id] = q
-    bank = Bank(root=root, topics=topics, questions=questions, glossary=glossary)
+    bank = Bank(root=root, topics=topics, questions=questions, glossary=glossary, syllabus=syllabus)
     if check_code is None:
         check_code = (root / "solutions").is_dir()
     if only is None:
-        _relations(bank, problems, check_code, flawed)
+        _relations(bank, problems, check_code, flawed, syllabus_lines)
     # One report, in reading order: by file, then line.
     problems.sort(key=lambda p: (str(p.path), p.line))
     return bank, problems

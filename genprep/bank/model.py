@@ -49,6 +49,24 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A question an interviewer asks next, answered in a few sentences."""
+
+    question: Text
+    answer: Text
+    see: str | None = None  # id of a question that answers it at length
+
+
+@dataclass(frozen=True)
+class ComputedNumber:
+    """A number shown in a question, with the arithmetic that produces it (recomputed by `genprep validate`)."""
+
+    what: str  # what the number is, e.g. "KV cache of Llama-2-70B at 4k tokens, GiB"
+    expr: str  # Python arithmetic, e.g. "2 * 80 * 8 * 128 * 2 * 4096 / 2**30"
+    shows: str  # the number as the texts write it, e.g. "1.25"
+
+
+@dataclass(frozen=True)
 class Solution:
     module: str  # file in solutions/, without .py
     names: tuple[str, ...]  # what a learner's file must define
@@ -72,6 +90,9 @@ class Question:
     hints: tuple[Text, ...] = ()
     related: tuple[str, ...] = ()
     references: tuple[Reference, ...] = ()
+    follow_ups: tuple[FollowUp, ...] = ()
+    syllabus: tuple[str, ...] = ()  # ids of the syllabus subjects this question teaches
+    numbers: tuple[ComputedNumber, ...] = ()
     lines: dict = field(default_factory=dict, repr=False, compare=False)  # field path -> line
 
     def line(self, *path: object) -> int:
@@ -89,6 +110,22 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Subject:
+    """One line of the syllabus: what interviews ask, taught by the questions that name it."""
+
+    id: str
+    title: Text
+    covers: Text
+
+
+@dataclass(frozen=True)
+class Area:
+    id: str
+    title: Text
+    subjects: tuple[Subject, ...]
+
+
+@dataclass(frozen=True)
 class GlossaryEntry:
     en: str
     zh: str
@@ -102,6 +139,7 @@ class Bank:
     topics: list[Topic]
     questions: dict[str, Question]
     glossary: list[GlossaryEntry] = field(default_factory=list)
+    syllabus: list[Area] = field(default_factory=list)
 
     def in_topic(self, topic: str) -> list[Question]:
         order = {"easy": 0, "medium": 1, "hard": 2}
@@ -112,6 +150,12 @@ class Bank:
     def tasks(self) -> dict[str, Question]:
         """Coding questions by task id."""
         return {q.task: q for q in self.questions.values() if q.task}
+
+    def teaching(self, subject_id: str) -> list[Question]:
+        """The questions that teach a syllabus subject, easiest first."""
+        order = {"easy": 0, "medium": 1, "hard": 2}
+        qs = [q for q in self.questions.values() if subject_id in q.syllabus]
+        return sorted(qs, key=lambda q: (order[q.difficulty], q.topic, q.id))
 
     def topic(self, topic_id: str) -> Topic:
         return next(t for t in self.topics if t.id == topic_id)

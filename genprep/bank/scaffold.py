@@ -65,6 +65,9 @@ def scaffold(root: Path, args) -> Path:
         data["verified_by"] = PLACEHOLDER_TASK
     data["pitfalls"] = [dict(PLACEHOLDER_TEXTS["pitfall"])]
     data["hints"] = [dict(PLACEHOLDER_TEXTS["hint"])]
+    data["follow_ups"] = [{"question": dict(PLACEHOLDER_TEXTS["follow_up_question"]),
+                           "answer": dict(PLACEHOLDER_TEXTS["follow_up_answer"])}]
+    data["syllabus"] = []
     data["references"] = []
     path = root / "questions" / topic / f"{qid}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -52,6 +52,12 @@ QUESTION_FIELDS: tuple[Field, ...] = (
     Field("related", "slugs", required=False, doc="ids of related questions"),
     Field("references", "references", required=False,
           doc="{title, authors, year, arxiv | doi | url}"),
+    Field("follow_ups", "follow_ups", required=False,
+          doc="what an interviewer asks next, each answered: {question: {zh, en}, answer: {zh, en}, see?: id}"),
+    Field("syllabus", "slugs", required=False,
+          doc="ids of the subjects in questions/syllabus.yaml that this question teaches"),
+    Field("numbers", "numbers", required=False,
+          doc="numbers the texts show, recomputed by validate: {what, expr (Python arithmetic), shows}"),
 )
 
 FIELDS_BY_NAME = {f.name: f for f in QUESTION_FIELDS}
@@ -62,6 +68,8 @@ PLACEHOLDER_TEXTS = {
                "en": "(One-sentence answer first, then the math, trade-offs and a likely follow-up.)"},
     "pitfall": {"zh": "（一个常见的错误说法，以及为什么错。）", "en": "(A wrong answer that circulates, and why it is wrong.)"},
     "hint": {"zh": "（第一条提示。）", "en": "(First hint.)"},
+    "follow_up_question": {"zh": "（面试官接着会问什么？）", "en": "(What does the interviewer ask next?)"},
+    "follow_up_answer": {"zh": "（用几句话回答这个追问。）", "en": "(Answer the follow-up in a few sentences.)"},
 }
 PLACEHOLDER_FORMULA = r"\text{(the formula)}"
 PLACEHOLDER_TASK = "the-task-whose-tests-check-this-formula"
@@ -72,6 +80,12 @@ ANSWER_LENGTH_RATIO = (0.2, 1.5)  # len(answer.zh) / len(answer.en): outside it,
 
 # Keys inside nested mappings.
 PITFALL_KEYS = ("zh", "en", "wrong_variant")
+FOLLOW_UP_KEYS = ("question", "answer", "see")
+NUMBER_KEYS = ("what", "expr", "shows")
+AREA_KEYS = ("id", "title", "subjects")
+SUBJECT_KEYS = ("id", "title", "covers")
+# A follow-up written into the answer instead of `follow_ups` (where it is answered and revealed on its own).
+INLINE_FOLLOW_UP_MARKERS = ("**Likely follow-up", "**常见追问")
 REFERENCE_KEYS = ("title", "authors", "year") + REFERENCE_LOCATORS
 SOLUTION_KEYS = ("module", "names")
 TOPIC_KEYS = ("id", "title", "summary")

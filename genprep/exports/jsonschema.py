@@ -57,6 +57,16 @@ def _kind(field) -> dict:
                 "properties": {"module": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
                                "names": {"type": "array", "minItems": 1,
                                          "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}}}}
+    if field.kind == "follow_ups":
+        return {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["question", "answer"],
+            "properties": {"question": {"$ref": "#/$defs/text"}, "answer": {"$ref": "#/$defs/text"},
+                           "see": {"type": "string", "pattern": SLUG}}}}
+    if field.kind == "numbers":
+        return {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["what", "expr", "shows"],
+            "properties": {"what": {"type": "string", "minLength": 1}, "expr": {"type": "string", "minLength": 1},
+                           "shows": {"type": "string", "pattern": r"^-?[0-9][0-9,]*(\.[0-9]+)?([eE][-+]?[0-9]+)?$"}}}}
     raise ValueError(field.kind)  # pragma: no cover - every kind is listed above
 
 

@@ -11,6 +11,7 @@ Options (precedence: command line > environment > ini):
   --genprep-report F   GENPREP_REPORT         ini: genprep_report (JSON outcome per task)
   --memory-limit GB    GENPREP_MEMORY_LIMIT   ini: memory_limit   (learner mode; 0 disables)
   --stop-task-on-failure   (after a task's first failure its other tests are not run; check-tests uses it)
+  --lang zh|en|both    GENPREP_LANG, else the locale (zh…/en…), else both   (the learner's language)
 
 Once a test of a task times out, the task's remaining tests are reported as not
 run: the learner hears within one time limit, not one per test.
@@ -31,6 +32,7 @@ import os
 import random
 import signal
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +44,8 @@ from genprep.bank import layout
 from genprep.bank.errors import BankError
 from genprep.bank.loader import check_bank
 from genprep.bank.model import Bank
+from genprep.learner import lang as _lang
+from genprep.learner.lang import label, tr
 from genprep.shutdown import freeze_heap_at_exit
 
 DEFAULT_TIMEOUT = 60.0
@@ -82,6 +86,23 @@ class TaskResult:
         return "not started"
 
 
+STATUS_ZH = {"solved": "已解决", "failing": "未通过", "not attempted": "未作答", "not started": "未开始",
+             "timed out": "超时"}
+
+
+def status_label(status: str, lang: str | None = None) -> str:
+    """A task status (kept in English in reports) as the learner reads it: "未通过 · failing" in both."""
+    return label(status, STATUS_ZH.get(status, status), lang)
+
+
+def counts_text(passed: int, failed: int, not_run: int = 0, lang: str | None = None) -> str:
+    """"4 passed, 1 failed, 2 not run" in the learner's language."""
+    parts = [(passed, "passed", "通过"), (failed, "failed", "失败")] + ([(not_run, "not run", "未运行")] if not_run else [])
+    if (lang or _lang.current()) == "zh":
+        return "，".join(f"{zh} {n}" for n, en, zh in parts)
+    return ", ".join(f"{n} {label(en, zh, lang)}" for n, en, zh in parts)
+
+
 class _State:
     def __init__(self, config: pytest.Config):
         self.config = config
@@ -112,6 +133,10 @@ class _State:
         self.stop_on_failure = bool(config.getoption("stop_task_on_failure", default=False))
         self.stopped: dict[str, str] = {}  # task -> why its remaining tests are not run
         self.shown_errors: dict[tuple[str, str, str], str] = {}  # (task, error type, where) -> first test with it
+        try:
+            self.lang = _lang.resolve(config.getoption("lang", default=None))
+        except _lang.LangError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def _option(config: pytest.Config, name: str, env: str, default):
@@ -134,6 +159,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--memory-limit", dest="memory_limit", metavar="GB", default=None, type=float,
                     help=f"in learner mode, let the tests allocate at most GB more memory "
                          f"(default {DEFAULT_MEMORY_GB:g}; 0 = no limit)")
+    group.addoption("--lang", dest="lang", metavar="LANG", default=None, choices=_lang.LANGS,
+                    help="language of genprep's messages and hints: zh, en or both (default: GENPREP_LANG, else the "
+                         "locale — zh… gives zh, en… gives en — else both)")
     group.addoption("--stop-task-on-failure", dest="stop_task_on_failure", action="store_true", default=False,
                     help="after a task's first failing test, do not run its remaining tests (one failure is enough "
                          "to know a solution is wrong; `genprep check-tests` uses this)")
@@ -156,6 +184,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = state
     if not state.active:
         return
+    previous_lang = _lang.set_language(state.lang)
+    config.add_cleanup(lambda: None if _lang.set_language(previous_lang) else None)
     if not state.outside_checkout and config.rootpath != state.root and hasattr(config, "_rootpath"):
         # pytest picks its rootdir before any plugin's options are known, so in
         # `--solutions /elsewhere` it takes the folder for a test path; test ids and the
@@ -168,15 +198,18 @@ def pytest_configure(config: pytest.Config) -> None:
     freeze_heap_at_exit()  # shutdown would sweep everything torch created
     config.addinivalue_line("markers", "task(id): the coding task a test checks (set from the file name)")
     if state.learner and not state.solutions_dir.is_dir():
-        raise pytest.UsageError(
+        raise pytest.UsageError(tr(
             f"--solutions {state.solutions_dir}: no such folder. Start a task with "
-            f"'genprep practice <task-id>' (it creates my_solutions/), or pass the folder your files are in.")
+            f"'genprep practice <task-id>' (it creates my_solutions/), or pass the folder your files are in.",
+            f"--solutions {state.solutions_dir}：没有这个文件夹。用 'genprep practice <任务 id>' 开始一个任务"
+            f"（它会创建 my_solutions/），或者给出你的文件所在的文件夹。"))
     # Lenient: a broken question file elsewhere must not stop a learner's tests;
     # `genprep validate` (and the bank's own tests) report it.
     task_ids = {t for p in (state.root / TASKS_DIR[0] / TASKS_DIR[1]).glob("test_*.py") if (t := _task_of_path(p))}
     bank, state.bank_problems = check_bank(state.root, check_code=False, only=task_ids)
     if bank is None:
-        raise pytest.UsageError("genprep could not read its question bank; reinstall genprep or run inside a checkout.\n"
+        raise pytest.UsageError(tr("genprep could not read its question bank; reinstall genprep or run inside a checkout.",
+                                   "genprep 读不了它的题库；请重新安装 genprep，或在仓库目录里运行。") + "\n"
                                 + BankError(state.bank_problems, state.root).report())
     state.bank = bank
     if str(state.root) not in sys.path:  # reference mode imports solutions.<module>
@@ -228,9 +261,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     seed = "torch/random/numpy seeded with 0 before every task test"
     if state.learner:
-        files = sorted(p.name for p in state.solutions_dir.glob("*.py"))
-        return [f"genprep: testing YOUR files in {state.solutions_dir} ({len(files)} file(s)); {seed}",
-                f"genprep: time limit per test {state.timeout:g} s" if state.timeout else "genprep: no time limit"]
+        n = len(sorted(p.name for p in state.solutions_dir.glob("*.py")))
+        limit = (tr(f"time limit per test {state.timeout:g} s", f"每个测试限时 {state.timeout:g} 秒", sep=" · ")
+                 if state.timeout else tr("no time limit", "不限时", sep=" · "))
+        return ["genprep: " + tr(f"testing YOUR files in {state.solutions_dir} ({n} file(s)); {seed}",
+                                  f"测试你的文件：{state.solutions_dir}（{n} 个文件）；每个任务测试前 torch/random/numpy "
+                                  f"都以种子 0 初始化", sep="\n         "),
+                f"genprep: {limit}"]
     lines = [f"genprep: testing the reference solutions in {state.root / 'solutions'}; {seed}"]
     if state.bank_problems:
         lines.append(f"genprep: WARNING the question bank has {len(state.bank_problems)} problem(s); "
@@ -259,7 +296,12 @@ class _NotStartedFile(pytest.File):
         state = _state(self.config)
         rel = _shown(layout.learner_file(state.solutions_dir, task))
         yield _NotStartedItem.from_parent(self, name=f"test_{layout.module_name(task)}",
-                                          reason=f"no {rel} yet — start it with: genprep practice {task}")
+                                          reason=_not_started_reason(rel, task))
+
+
+def _not_started_reason(rel: str, task: str) -> str:
+    return tr(f"no {rel} yet — start it with: genprep practice {task}",
+              f"还没有 {rel}——用 genprep practice {task} 开始", sep=" · ")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
@@ -301,13 +343,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             (drop if state.learner else keep).append(item)
             continue
         if task not in tasks:
-            item.add_marker(pytest.mark.skip(reason=f"{item.path.name} names no task in the bank ('{task}')"))
+            item.add_marker(pytest.mark.skip(reason=tr(f"{item.path.name} names no task in the bank ('{task}')",
+                                                       f"{item.path.name} 对应的任务 '{task}' 不在题库里", sep=" · ")))
         item.add_marker(pytest.mark.task(task))
         state.results.setdefault(task, TaskResult(task))
         if state.learner and not layout.learner_file(state.solutions_dir, task).is_file():
             state.missing.add(task)
             rel = _shown(layout.learner_file(state.solutions_dir, task))
-            item.add_marker(pytest.mark.skip(reason=f"no {rel} yet — start it with: genprep practice {task}"))
+            item.add_marker(pytest.mark.skip(reason=_not_started_reason(rel, task)))
         keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -386,8 +429,10 @@ def _guard_inputs(fn, name):
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise CheckFailed(f"{name} was called as the task specifies, but its signature does not accept that: "
-                              f"{exc}. Expected parameters like: {signature}") from None
+            raise CheckFailed(tr(f"{name} was called as the task specifies, but its signature does not accept that: "
+                                 f"{exc}. Expected parameters like: {signature}",
+                                 f"按任务规定的方式调用 {name}，但它的签名不接受这种调用：{exc}。"
+                                 f"参数应类似：{signature}")) from None
         before = {k: v.detach().clone() for k, v in bound.arguments.items()
                   if isinstance(v, torch.Tensor) and k not in MUTABLE_ARGS}
         result = fn(*args, **kwargs)
@@ -395,9 +440,11 @@ def _guard_inputs(fn, name):
             new = bound.arguments[k].detach()
             same = new.shape == old.shape and bool(((new == old) | (new.isnan() & old.isnan())).all())
             if not same:
-                raise CheckFailed(f"{name} changed its input `{k}` in place. Do not write into your inputs: "
-                                  f"use out-of-place operations (x = x - m instead of x -= m or x.sub_(m)), "
-                                  f"or work on a .clone().")
+                raise CheckFailed(tr(f"{name} changed its input `{k}` in place. Do not write into your inputs: "
+                                     f"use out-of-place operations (x = x - m instead of x -= m or x.sub_(m)), "
+                                     f"or work on a .clone().",
+                                     f"{name} 原地修改了输入 `{k}`。不要写入你的输入：用非原地运算"
+                                     f"（x = x - m，而不是 x -= m 或 x.sub_(m)），或者在 .clone() 上操作。"))
         return result
 
     return wrapper
@@ -443,17 +490,24 @@ def impl(request: pytest.FixtureRequest):
             except NotImplementedError:
                 raise
             except TaskTimeout as exc:
-                state.stopped[task] = f"importing {_shown(path)} did not finish"
-                failure = (f"importing {_shown(path)} did not finish: {exc}. The code at the top level of your "
-                           f"file runs when it is imported; move demos, loops and input() calls into a function "
-                           f"or under `if __name__ == \"__main__\":`.")
+                state.stopped[task] = tr(f"importing {_shown(path)} did not finish", f"导入 {_shown(path)} 没有结束",
+                                         sep=" · ")
+                failure = tr(f"importing {_shown(path)} did not finish: {exc}. The code at the top level of your "
+                             f"file runs when it is imported; move demos, loops and input() calls into a function "
+                             f"or under `if __name__ == \"__main__\":`.",
+                             f"导入 {_shown(path)} 没有结束：{exc}。文件顶层的代码在导入时就会运行；把演示代码、循环和 "
+                             f"input() 调用移进函数，或放到 `if __name__ == \"__main__\":` 下面。")
             except SyntaxError as exc:
-                state.stopped[task] = f"{_shown(path)} has a syntax error (reported once, above)"
-                failure = f"{_shown(path)} has a syntax error on line {exc.lineno}: {exc.msg}"
+                state.stopped[task] = tr(f"{_shown(path)} has a syntax error (reported once, above)",
+                                         f"{_shown(path)} 有语法错误（只在上面报告一次）", sep=" · ")
+                failure = tr(f"{_shown(path)} has a syntax error on line {exc.lineno}: {exc.msg}",
+                             f"{_shown(path)} 第 {exc.lineno} 行有语法错误：{exc.msg}")
             except (Exception, SystemExit) as exc:
-                state.stopped[task] = f"importing {_shown(path)} failed (reported once, above)"
+                state.stopped[task] = tr(f"importing {_shown(path)} failed (reported once, above)",
+                                         f"导入 {_shown(path)} 失败（只在上面报告一次）", sep=" · ")
                 frames = _learner_frames(exc.__traceback__, path.resolve())
-                failure = (f"importing {_shown(path)} failed: the code at the top level of your file raised\n"
+                failure = (tr(f"importing {_shown(path)} failed: the code at the top level of your file raised",
+                              f"导入 {_shown(path)} 失败：文件顶层的代码抛出了异常") + "\n"
                            f"{frames}{_exception_text(exc)}")
             if failure:
                 pytest.fail(failure, pytrace=False)
@@ -462,14 +516,18 @@ def impl(request: pytest.FixtureRequest):
     module = state.modules[task]
     borrowed = [n for n in solution.names if getattr(getattr(module, n, None), "__module__", "").startswith("solutions")]
     if state.learner and borrowed:
-        pytest.fail(f"{_where(state, task)} takes {', '.join(borrowed)} from solutions/, the reference answer; "
-                    f"write your own (your file may import torch and the standard library).", pytrace=False)
+        pytest.fail(tr(f"{_where(state, task)} takes {', '.join(borrowed)} from solutions/, the reference answer; "
+                       f"write your own (your file may import torch and the standard library).",
+                       f"{_where(state, task)} 从参考答案 solutions/ 里拿了 {', '.join(borrowed)}；请自己写"
+                       f"（你的文件可以导入 torch 和标准库）。"), pytrace=False)
     missing = [n for n in solution.names if not hasattr(module, n)]
     guarded = _Guarded(module, solution.names)
     if missing:
         where = _where(state, task)
-        pytest.fail(f"{where} does not define {', '.join(missing)}; the task '{task}' needs: "
-                    f"{', '.join(solution.names)}", pytrace=False)
+        pytest.fail(tr(f"{where} does not define {', '.join(missing)}; the task '{task}' needs: "
+                       f"{', '.join(solution.names)}",
+                       f"{where} 没有定义 {', '.join(missing)}；任务 '{task}' 需要：{', '.join(solution.names)}"),
+                    pytrace=False)
     return guarded
 
 
@@ -496,7 +554,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if state.active and task in state.stopped:
         state.results[task].not_run += 1
         # Reported at the test's own location, not at this line of the plugin.
-        raise pytest.skip.Exception(f"not run: {state.stopped[task]}", _use_item_location=True)
+        raise pytest.skip.Exception(f"{label('not run', '未运行')}: {state.stopped[task]}", _use_item_location=True)
 
 
 @contextlib.contextmanager
@@ -509,7 +567,9 @@ def _time_limit(limit: float):
     started = time.monotonic()
 
     def on_alarm(signum, frame):
-        raise TaskTimeout(f"stopped after {time.monotonic() - started:.0f} s (limit {limit:g} s)")
+        took = time.monotonic() - started
+        raise TaskTimeout(tr(f"stopped after {took:.0f} s (limit {limit:g} s)", f"{took:.0f} 秒后被停止（限时 {limit:g} 秒）",
+                             sep=" · "))
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, limit)
@@ -541,47 +601,62 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed and excinfo is not None:
         where = _where(state, task)
         if excinfo.errisinstance(NotImplementedError):
-            report.longrepr = (f"not attempted: {where} still raises NotImplementedError.\n"
-                               f"Write your solution there, then run this again.")
+            report.longrepr = tr(f"not attempted: {where} still raises NotImplementedError.\n"
+                                 f"Write your solution there, then run this again.",
+                                 f"未作答：{where} 仍在抛出 NotImplementedError。\n在那里写下你的解答，然后再运行一次。")
             report.user_properties.append(("genprep", "not attempted"))
             result.not_attempted += 1
             if state.stop_on_failure:
-                state.stopped[task] = f"{item.name} of the same task found it not attempted (--stop-task-on-failure)"
+                state.stopped[task] = tr(f"{item.name} of the same task found it not attempted (--stop-task-on-failure)",
+                                         f"同一任务的 {item.name} 发现它未作答（--stop-task-on-failure）", sep=" · ")
             return
         if excinfo.errisinstance(TaskTimeout):
-            report.longrepr = (f"timed out: {item.name} {excinfo.value} — your code in {where} did not finish. "
-                               "Look for an infinite loop (a while loop whose condition never changes) or a far "
-                               "slower algorithm than needed. Raise the limit with --task-timeout SEC if it is just slow.")
+            report.longrepr = tr(f"timed out: {item.name} {excinfo.value} — your code in {where} did not finish. "
+                                 "Look for an infinite loop (a while loop whose condition never changes) or a far "
+                                 "slower algorithm than needed. Raise the limit with --task-timeout SEC if it is just slow.",
+                                 f"超时：{item.name} {excinfo.value}——{where} 里的代码没有运行结束。检查是否有死循环"
+                                 "（条件永远不变的 while 循环），或者算法比需要的慢得多。如果只是慢，可以用 "
+                                 "--task-timeout SEC 放宽限时。")
             result.timed_out += 1
-            state.stopped[task] = f"{item.name} of the same task timed out; fix that first"
+            state.stopped[task] = tr(f"{item.name} of the same task timed out; fix that first",
+                                     f"同一任务的 {item.name} 超时了；先解决它", sep=" · ")
             return
         if state.learner:
             _trim_captured_output(report)
         text = str(excinfo.value)
         if excinfo.errisinstance(MemoryError) or "can't allocate memory" in text or "not enough memory" in text:
-            report.longrepr = (f"out of memory: {item.name} — your code in {where} tried to allocate more memory "
-                               f"than allowed ({state.memory_gb:g} GB above the test's own use; see --memory-limit). "
-                               f"Look for a tensor whose size grows with a loop, or an outer product / broadcast "
-                               f"that is far larger than intended.\n  ({type(excinfo.value).__name__}: {text[:200]})")
+            report.longrepr = (tr(f"out of memory: {item.name} — your code in {where} tried to allocate more memory "
+                                  f"than allowed ({state.memory_gb:g} GB above the test's own use; see --memory-limit). "
+                                  f"Look for a tensor whose size grows with a loop, or an outer product / broadcast "
+                                  f"that is far larger than intended.",
+                                  f"内存不足：{item.name}——{where} 里的代码申请的内存超过了上限（测试自身用量之外再加 "
+                                  f"{state.memory_gb:g} GB；见 --memory-limit）。检查是否有张量随循环不断变大，或者外积、"
+                                  f"广播得到的张量远比预期的大。")
+                               + f"\n  ({type(excinfo.value).__name__}: {text[:200]})")
             result.failed += 1
             result.failures.append(f"{item.name}: out of memory")
             if state.stop_on_failure:
-                state.stopped[task] = f"{item.name} of the same task failed (--stop-task-on-failure)"
+                state.stopped[task] = _failed_before(item.name)
             return
         from genprep.learner.checks import CheckFailed  # torch is imported by then
         if excinfo.errisinstance(CheckFailed):
-            report.longrepr = f"{item.nodeid}\n  {excinfo.value}"
+            report.longrepr = f"{item.nodeid}\n" + textwrap.indent(str(excinfo.value), "  ")
         elif state.learner and report.when == "call" and item.config.getoption("tbstyle", "auto") == "auto":
             report.longrepr = _short_error_report(state, task, item, excinfo)
         result.failed += 1
         first_line = str(excinfo.value).splitlines()[0][:300] if str(excinfo.value) else type(excinfo.value).__name__
         result.failures.append(f"{item.name}: {first_line}")
         if state.stop_on_failure:
-            state.stopped[task] = f"{item.name} of the same task failed (--stop-task-on-failure)"
+            state.stopped[task] = _failed_before(item.name)
     elif report.when == "call" and report.passed:
         result.passed += 1
     elif report.skipped and report.when == "setup" and task not in state.stopped:
         result.skipped += 1
+
+
+def _failed_before(name: str) -> str:
+    return tr(f"{name} of the same task failed (--stop-task-on-failure)",
+              f"同一任务的 {name} 失败了（--stop-task-on-failure）", sep=" · ")
 
 
 MAX_ERROR_LINES = 6  # of an exception's message: torch appends whole signatures and docstrings
@@ -591,7 +666,8 @@ def _exception_text(exc: BaseException) -> str:
     """`Type: message`, cut to its first lines."""
     lines = f"{type(exc).__name__}: {exc}".splitlines()
     cut = len(lines) - MAX_ERROR_LINES
-    return "\n".join(lines[:MAX_ERROR_LINES] + ([f"  [{cut} more lines of the message cut]"] if cut > 0 else []))
+    more = [f"  [{tr(f'{cut} more lines of the message cut', f'消息其余 {cut} 行已省略', sep=' · ')}]"] if cut > 0 else []
+    return "\n".join(lines[:MAX_ERROR_LINES] + more)
 
 
 def _learner_frames(tb, *paths: Path) -> str:
@@ -618,13 +694,16 @@ def _short_error_report(state: _State, task: str, item: pytest.Item, excinfo) ->
     import traceback
     own = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == learner]
     # The same exception from the same line of the learner's file is one mistake, shown once.
-    key = (task, type(exc).__name__, f"line {own[-1].lineno} of your file" if own else first_line)
+    key = (task, type(exc).__name__,
+           tr(f"line {own[-1].lineno} of your file", f"你的文件第 {own[-1].lineno} 行", sep=" · ") if own else first_line)
     if key in state.shown_errors:
-        return f"{item.name}: the same {key[1]} ({key[2]}) as in {state.shown_errors[key]} above: {first_line}"
+        return tr(f"{item.name}: the same {key[1]} ({key[2]}) as in {state.shown_errors[key]} above: {first_line}",
+                  f"{item.name}：与上面 {state.shown_errors[key]} 相同的 {key[1]}（{key[2]}）：{first_line}")
     state.shown_errors[key] = item.name
     frames = _learner_frames(exc.__traceback__, learner, Path(str(item.path)).resolve())
-    return (f"{item.name}: your code raised an error\n{frames}{text}\n"
-            f"(pytest --solutions {_shown(state.solutions_dir)} --tb=long shows the full traceback)")
+    full = f"pytest --solutions {_shown(state.solutions_dir)} --tb=long"
+    return (f"{item.name}: {tr('your code raised an error', '你的代码抛出了异常', sep=' · ')}\n{frames}{text}\n"
+            f"({tr(f'{full} shows the full traceback', f'{full} 可查看完整的调用栈', sep=' · ')})")
 
 
 def _where(state: _State, task: str) -> str:
@@ -641,8 +720,8 @@ def _trim_captured_output(report: pytest.TestReport) -> None:
     for title, content in report.sections:
         if title.startswith("Captured") and len(content) > MAX_CAPTURED:
             cut = len(content) - MAX_CAPTURED
-            content = (content[: MAX_CAPTURED // 2] + f"\n... [{cut} characters of output cut] ...\n"
-                       + content[-MAX_CAPTURED // 2:])
+            note = tr(f"{cut} characters of output cut", f"省略了 {cut} 个字符的输出", sep=" · ")
+            content = content[: MAX_CAPTURED // 2] + f"\n... [{note}] ...\n" + content[-MAX_CAPTURED // 2:]
         trimmed.append((title, content))
     report.sections = trimmed
 
@@ -651,19 +730,26 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     state = _state(config)
     if not state.active or not state.learner or not state.results:
         return
-    tr = terminalreporter
-    tr.section("genprep: your tasks")
+    out = terminalreporter
+    out.section(f"genprep: {label('your tasks', '你的任务')}")
+    width = max(_lang.width(status_label(s)) for s in STATUS_ZH) + 1
     for task, r in sorted(state.results.items()):
         if task in state.missing:
             continue
-        not_run = f", {r.not_run} not run" if r.not_run else ""
-        tr.write_line(f"  {r.status:<14} {task}  ({r.passed} passed, {r.failed + r.not_attempted + r.timed_out} failed"
-                      f"{not_run})")
+        shown = status_label(r.status)
+        pad = " " * (width - _lang.width(shown))
+        out.write_line(f"  {shown}{pad}{task}  ({counts_text(r.passed, r.failed + r.not_attempted + r.timed_out, r.not_run)})")
         if r.status == "failing" and r.failures:
-            tr.write_line(f"                 first failure — {r.failures[0]}")
+            first = r.failures[0].replace("\n", "\n" + " " * (width + 4))
+            out.write_line(f"  {' ' * width}{label('first failure', '第一个失败')} — {first}")
     if state.missing:
-        tr.write_line(f"  not started: {len(state.missing)} task(s) have no file in {_shown(state.solutions_dir)}; "
-                      "see `genprep list --type coding`, start one with `genprep practice <task-id>`")
+        folder = _shown(state.solutions_dir)
+        out.write_line("  " + tr(f"not started: {len(state.missing)} task(s) have no file in {folder}; "
+                                 "see `genprep list --type coding`, start one with `genprep practice <task-id>`",
+                                 f"未开始：{len(state.missing)} 个任务在 {folder} 里还没有文件；"
+                                 "用 `genprep list --type coding` 查看任务，用 `genprep practice <任务 id>` 开始一个",
+                                 sep="\n  "))
+
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -195,6 +195,7 @@ def _topic_page(bank: Bank, topic_id: str) -> str:
              "| 题目 · Question | 类型 · Type | 难度 · Difficulty | 标签 · Tags |\n|---|---|---|---|\n"
              + "\n".join(rows) + "\n\n</div>")
     counts = {d: sum(q.difficulty == d for q in qs) for d in DIFF_NAMES}
+    mistakes = mistakes_url(topic_id) if any(q.pitfalls for q in qs) else "mistakes/index.md"
     return f"""---
 title: {json.dumps(plain_text(f"{topic.title.zh} · {topic.title.en}"), ensure_ascii=False)}
 ---
@@ -206,7 +207,7 @@ title: {json.dumps(plain_text(f"{topic.title.zh} · {topic.title.en}"), ensure_a
 
 {len(qs)} 道题 · {len(qs)} questions — {counts['easy']} easy · {counts['medium']} medium · {counts['hard']} hard
 
-[打印版 · Printable page](print-{topic.id}.md) · [常见错误 · Common mistakes](../mistakes.md)
+[打印版 · Printable page](print-{topic.id}.md) · [常见错误 · Common mistakes](../{mistakes})
 
 <div class="gp-filters"></div>
 
@@ -226,24 +227,35 @@ def _index_page(bank: Bank) -> str:
             "|---|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
 
 
-def _mistakes_page(bank: Bank) -> str:
-    # Not in the search index: every pitfall is already indexed on its question's page.
-    parts = ["---\ntitle: 常见错误 · Common mistakes\nsearch:\n  exclude: true\n---\n# 常见错误 · Common mistakes\n"]
+def mistakes_url(topic_id: str) -> str:
+    return f"mistakes/{topic_id}.md"
 
-    def intro(lang):
-        if lang == "zh":
-            return ("网上流传的面试资料里有不少错误，候选人常常在面试中原样复述。下面按主题汇总了本题库收录的所有错误说法；"
-                    "标注了测试的那些是计算错误：对应的错误实现保存在 `tests/wrong/` 中，CI 每次都证明测试会拒绝它们。")
-        return ("Study material that circulates online contains many errors, and candidates repeat them in interviews. "
-                "Here is every wrong answer the bank records, by topic. The ones marked with a test are computational: "
-                "the wrong implementation is kept in `tests/wrong/` and CI proves on every change that the tests reject it.")
 
-    parts.append(_tabs(intro))
+def _mistakes_intro(lang: str) -> str:
+    if lang == "zh":
+        return ("网上流传的面试资料里有不少错误，候选人常常在面试中原样复述。这里按主题汇总了本题库收录的所有错误说法，每个主题一页；"
+                "标注了测试的那些是计算错误：对应的错误实现保存在 `tests/wrong/` 中，CI 每次都证明测试会拒绝它们。")
+    return ("Study material that circulates online contains many errors, and candidates repeat them in interviews. "
+            "Here is every wrong answer the bank records, one page per topic. The ones marked with a test are computational: "
+            "the wrong implementation is kept in `tests/wrong/` and CI proves on every change that the tests reject it.")
+
+
+def _mistakes_pages(bank: Bank) -> dict[str, str]:
+    """The common mistakes, one page per topic (a single page had 1,200+ formulas and took seconds to typeset),
+    and an index page listing the topics. Not in the search index: every pitfall is already indexed on its
+    question's page."""
+    out: dict[str, str] = {}
+    rows = []
     for t in bank.topics:
         qs = [q for q in bank.in_topic(t.id) if q.pitfalls]
         if not qs:
             continue
-        parts.append(f"## {t.title.zh} · {t.title.en}\n")
+        n = sum(len(q.pitfalls) for q in qs)
+        rows.append(f"| [{t.title.zh} · {t.title.en}]({t.id}.md) | {n} | {len(qs)} |")
+        parts = [front_matter(f"常见错误：{t.title.zh} · Common mistakes: {t.title.en}", "search:\n  exclude: true\n"),
+                 f"# 常见错误：{t.title.zh} · Common mistakes: {t.title.en}\n",
+                 "[← 全部主题的常见错误 · Common mistakes in every topic](index.md) · "
+                 f"[{t.title.zh} · {t.title.en}](../{topic_url(t.id)})\n"]
         for q in qs:
             def items(lang, q=q):
                 lines = []
@@ -253,11 +265,16 @@ def _mistakes_page(bank: Bank) -> str:
                         task, _, variant = p.wrong_variant.partition("/")
                         file = f"tests/wrong/{layout.module_name(task)}/{layout.module_name(variant)}.py"
                         # the task's page lists, under "Practise it", the tests that reject this file
-                        line += f" — *{WORDS[lang]['rejected']}*: [`{file}`](q/{task}.md#{PRACTICE_ANCHOR})"
+                        line += f" — *{WORDS[lang]['rejected']}*: [`{file}`](../q/{task}.md#{PRACTICE_ANCHOR})"
                     lines.append(line)
                 return "\n".join(lines)
-            parts.append(f"### [{md_inline(q.title.zh)} · {md_inline(q.title.en)}](q/{q.id}.md)\n\n{_tabs(items)}\n")
-    return "\n".join(parts)
+            parts.append(f"## [{md_inline(q.title.zh)} · {md_inline(q.title.en)}](../q/{q.id}.md)\n\n{_tabs(items)}\n")
+        out[mistakes_url(t.id)] = "\n".join(parts)
+    index = ["---\ntitle: 常见错误 · Common mistakes\nsearch:\n  exclude: true\n---\n# 常见错误 · Common mistakes\n",
+             _tabs(_mistakes_intro),
+             "| 主题 · Topic | 错误说法 · Wrong answers | 题数 · Questions |\n|---|---:|---:|\n" + "\n".join(rows) + "\n"]
+    out["mistakes/index.md"] = "\n".join(index)
+    return out
 
 
 PRINT_SLOT = '<div class="gp-print-slot" data-question="{id}"></div>'
@@ -288,8 +305,8 @@ def _glossary_page(bank: Bank) -> str:
 def pages(bank: Bank, figures: dict | None = None) -> dict[str, str]:
     """All generated pages; `figures` is {question id: [(Figure, png path)]} from figures.render."""
     figures = figures or {}
-    out: dict[str, str] = {"topics/index.md": _index_page(bank), "mistakes.md": _mistakes_page(bank),
-                           "glossary.md": _glossary_page(bank)}
+    out: dict[str, str] = {"topics/index.md": _index_page(bank), "glossary.md": _glossary_page(bank),
+                           **_mistakes_pages(bank)}
     for t in bank.topics:
         out[topic_url(t.id)] = _topic_page(bank, t.id)
         qs = bank.in_topic(t.id)

@@ -16,8 +16,8 @@ from genprep.bank.loader import load_bank
 from genprep.bank.model import Bank
 from genprep.bank.untrusted import html_problems
 from genprep.shutdown import freeze_heap_at_exit
+from genprep.site import downloads, parallel, search_index
 from genprep.site import figures as figure_registry
-from genprep.site import parallel
 from genprep.site.generate import counts_table, pages
 
 log = logging.getLogger("mkdocs.plugins.genprep")
@@ -27,6 +27,7 @@ _command: str | None = None  # build, serve, gh-deploy
 _workers: parallel.PageWorkers | None = None  # question pages built by other processes
 _search = None  # the search plugin's index while the pages' entries are computed as they render
 _env: Environment | None = None  # the theme's templates, once MkDocs has set them up
+_anki: downloads.AnkiBuild | None = None  # the Anki deck, built by another process during the build
 
 
 def on_startup(command, dirty):
@@ -67,6 +68,12 @@ def on_config(config):
         else:
             nav.append(item)
     config["nav"] = nav
+    search_index.load_jieba_words(search_index.jieba_words(_bank))  # the bank's terms are words in search
+    global _anki
+    if _anki is not None:
+        _anki.close()
+    _anki = downloads.AnkiBuild(_root(config)) if _command in ("build", "gh-deploy") and downloads.anki_available() \
+        else None
     return config
 
 
@@ -177,17 +184,30 @@ def _stop_workers() -> None:
 
 
 def on_build_error(error):
+    global _anki
     _stop_workers()
+    if _anki is not None:
+        _anki.close()
+        _anki = None
 
 
 def on_post_build(config):
     freeze_heap_at_exit()  # shutdown would sweep every page object (half a second for a large bank)
     _stop_workers()
+    global _anki
+    search_index.rewrite(Path(config["site_dir"]), _bank)
+    if _anki is not None:
+        anki, _anki = _anki, None
+        anki.finish(Path(config["site_dir"]))
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if COUNTS_MARKER in markdown:
         markdown = markdown.replace(COUNTS_MARKER, counts_table(_bank))
+    if downloads.ANKI_MARKER in markdown:  # `mkdocs serve` builds no deck: it says how to get one
+        base = "../" * page.url.count("/")
+        markdown = markdown.replace(downloads.ANKI_MARKER, downloads.anki_section(
+            _command in ("build", "gh-deploy") and downloads.anki_available(), base))
     return markdown
 
 

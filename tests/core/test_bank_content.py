@@ -81,3 +81,20 @@ def test_counts_and_difficulty_spread(bank):
     for t in bank.topics:
         levels = {q.difficulty for q in bank.in_topic(t.id)}
         assert levels == {"easy", "medium", "hard"}, f"topic {t.id} has only {sorted(levels)}"
+
+
+def test_the_syllabus_has_every_area_and_subject_of_the_spec(bank):
+    """questions/syllabus.yaml mirrors shared/spec/syllabus.md: one area per '## N.' heading, one subject per bullet,
+    in order (the English title is the bullet's lead or its first words)."""
+    spec_areas: list[tuple[str, list[str]]] = []
+    for line in _spec("syllabus.md").splitlines():
+        if m := re.match(r"## \d+\. (.+)", line):
+            spec_areas.append((m.group(1).strip(), []))
+        elif line.startswith("- ") and spec_areas:
+            spec_areas[-1][1].append(line[2:])
+    assert [a.title.en for a in bank.syllabus] == [name for name, _ in spec_areas]
+    for area, (_, bullets) in zip(bank.syllabus, spec_areas):
+        assert len(area.subjects) == len(bullets), f"{area.id}: {len(area.subjects)} subjects, spec has {len(bullets)}"
+        for subject, bullet in zip(area.subjects, bullets):
+            words = re.findall(r"[A-Za-z0-9]+", subject.title.en.lower())
+            assert any(w in bullet.lower() for w in words), f"{subject.id} does not match the bullet {bullet[:60]!r}"

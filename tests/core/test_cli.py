@@ -90,7 +90,8 @@ def test_new_scaffolds_a_file_whose_placeholders_validate_names(checkout):
     flagged = {p.field for p in problems if p.path.name == "my-question.yaml"}
     # An untouched scaffold passes nothing: every placeholder is named, and so is what a hard question lacks.
     assert {"answer.zh", "answer.en", "pitfalls[0].zh", "pitfalls[0].en", "hints[0].zh", "hints[0].en",
-            "formula", "verified_by", "references"} <= flagged, flagged
+            "formula", "verified_by", "references", "follow_ups[0].question.zh", "follow_ups[0].question.en",
+            "follow_ups[0].answer.zh", "follow_ups[0].answer.en"} <= flagged, flagged
 
     path = checkout / "questions" / "vae" / "my-question.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -98,6 +99,8 @@ def test_new_scaffolds_a_file_whose_placeholders_validate_names(checkout):
                 answer={"zh": "翻倍：$y=2x$，对每个元素乘以二。", "en": "Doubling: $y=2x$, twice every element."},
                 pitfalls=[{"zh": "把翻倍写成平方。", "en": "Writing the square instead of the double."}],
                 hints=[{"zh": "乘以二。", "en": "Multiply by two."}],
+                follow_ups=[{"question": {"zh": "为什么不是平方？", "en": "Why not the square?"},
+                             "answer": {"zh": "平方改变了增长速度。", "en": "Squaring changes the growth rate."}}],
                 references=[{"title": "Attention Is All You Need", "authors": "Vaswani et al.", "year": 2017,
                              "arxiv": "1706.03762"}])
     path.write_text(MODELINE + "\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

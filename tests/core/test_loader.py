@@ -225,3 +225,56 @@ def test_dollar_signs_in_code_and_escaped_ones_are_not_formulas():
     assert markdown_problems("costs `$5` or \\$6; $x$ is math") == []
     assert markdown_problems("$a$ and $b\n\nnext paragraph $c$") != []
 
+
+
+SYLLABUS = """\
+- id: basics
+  title: {zh: 基础, en: Basics}
+  subjects:
+    - id: doubling
+      title: {zh: 加倍, en: Doubling}
+      covers: {zh: 把数乘以二。, en: Multiplying by two.}
+    - id: halving
+      title: {zh: 减半, en: Halving}
+      covers: {zh: 把数除以二。, en: Dividing by two.}
+"""
+
+
+def test_every_syllabus_subject_must_be_taught_and_every_named_subject_exist(checkout):
+    (checkout / "questions" / "syllabus.yaml").write_text(SYLLABUS, encoding="utf-8")
+    task = checkout / "questions" / "foundations" / "good-task.yaml"
+    task.write_text(task.read_text(encoding="utf-8").replace("topic: foundations",
+                                                             "topic: foundations\nsyllabus: [doubling, halfing]"),
+                    encoding="utf-8")
+    bank, problems = check_bank(checkout)
+    found = [p.format() for p in problems]
+    assert len(found) == 2, found
+    # sorted by file: questions/foundations/… before questions/syllabus.yaml
+    assert "good-task.yaml:7: [syllabus] no syllabus subject 'halfing'" in found[0]
+    assert "did you mean 'halving'?" in found[0]
+    assert "questions/syllabus.yaml:7: [halving] no question teaches this subject" in found[1]
+    assert [a.id for a in bank.syllabus] == ["basics"]
+
+
+def test_a_question_may_teach_the_subjects_of_the_syllabus(checkout):
+    (checkout / "questions" / "syllabus.yaml").write_text(SYLLABUS, encoding="utf-8")
+    task = checkout / "questions" / "foundations" / "good-task.yaml"
+    task.write_text(task.read_text(encoding="utf-8").replace("topic: foundations",
+                                                             "topic: foundations\nsyllabus: [doubling, halving]"),
+                    encoding="utf-8")
+    bank, problems = check_bank(checkout)
+    assert problems == []
+    assert [q.id for q in bank.teaching("halving")] == ["good-task"]
+
+
+def test_follow_ups_and_numbers_are_loaded(checkout):
+    path = checkout / "questions" / "foundations" / "good-formula.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "follow_ups:\n  - question: {zh: \"为什么是 1,024？\", en: \"Why 1,024?\"}\n"
+                           "    answer: {zh: 因为是二的十次方。, en: It is two to the tenth.}\n    see: good-task\n"
+                           "numbers:\n  - {what: two to the tenth, expr: '2**10', shows: '1,024'}\n", encoding="utf-8")
+    bank, problems = check_bank(checkout)
+    assert problems == []
+    (fu,) = bank.questions["good-formula"].follow_ups
+    assert fu.see == "good-task" and fu.answer.en == "It is two to the tenth."
+    assert bank.questions["good-formula"].numbers[0].shows == "1,024"

@@ -13,6 +13,12 @@ from conftest import make_checkout, write
 PLUGIN = ("-p", "genprep.learner.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """These tests read the English messages; the language tests at the end choose their own."""
+    monkeypatch.setenv("GENPREP_LANG", "en")
+
+
 @pytest.fixture
 def repo(pytester: pytest.Pytester):
     make_checkout(pytester.path)
@@ -270,3 +276,88 @@ def test_nondeterministic_results_are_named(repo):
           "def test_same_input_same_output(impl):\n    expect_deterministic(impl.double, torch.ones(3), what='double(x)')\n")
     learner(repo, "import torch\n\n\ndef double(x):\n    return 2 * x + torch.rand(1)\n")
     run(repo, "tests", "--solutions", "mine").stdout.fnmatch_lines(["*gave different results for the same input*"])
+
+
+# --- the learner's language (issue #15, item 6) ---
+
+BILINGUAL_TEST = """\
+import torch
+
+from genprep.learner.checks import expect_close, say
+
+
+def test_doubles(impl):
+    x = torch.arange(4.0)
+    expect_close(impl.double(x), 2 * x, say(en="double of 0..3", zh="0..3 的两倍"),
+                 hint=say(en="Multiply by two.", zh="乘以 2。"),
+                 likely=((3 * x, say(en="tripling instead of doubling.", zh="乘了 3 而不是乘 2。")),))
+"""
+
+
+def bilingual(repo, body="def double(x):\n    return 3 * x\n"):
+    write(repo.path / "tests" / "tasks" / "test_good_task.py", BILINGUAL_TEST)
+    learner(repo, body)
+
+
+def test_in_chinese_a_failure_gives_the_chinese_cause_and_no_english(repo):
+    bilingual(repo)
+    out = run(repo, "tests", "--solutions", "mine", "--lang", "zh").stdout.str()
+    assert "0..3 的两倍 有 3/4 个元素不对" in out and "应为 6" in out
+    assert "你的结果与一个常见错误的结果完全一致：乘了 3 而不是乘 2。" in out
+    assert "未通过" in out and "通过 0，失败 1" in out
+    assert "tripling" not in out and "is wrong at" not in out and "Multiply" not in out and "failing" not in out
+
+
+def test_in_english_a_failure_gives_the_english_cause_and_no_chinese(repo, monkeypatch):
+    monkeypatch.setenv("GENPREP_LANG", "zh")  # the option wins over the environment
+    bilingual(repo)
+    out = run(repo, "tests", "--solutions", "mine", "--lang", "en").stdout.str()
+    assert "double of 0..3 is wrong at 3 of 4 entries" in out
+    assert "Your result is exactly what a known mistake gives: tripling instead of doubling." in out
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in out), "Chinese text in an English run"
+
+
+def test_in_both_chinese_comes_first_then_english(repo, monkeypatch):
+    monkeypatch.delenv("GENPREP_LANG")
+    monkeypatch.setenv("LANG", "C.UTF-8")  # a locale that is neither zh nor en: both
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    bilingual(repo)
+    out = run(repo, "tests", "--solutions", "mine").stdout.str()
+    zh, en = out.index("乘了 3 而不是乘 2"), out.index("tripling instead of doubling")
+    assert zh < en
+    assert "未通过 · failing" in out and "0 通过 · passed, 1 失败 · failed" in out
+
+
+def test_the_environment_and_the_locale_choose_the_language(repo, monkeypatch):
+    bilingual(repo)
+    monkeypatch.setenv("GENPREP_LANG", "zh")
+    assert "乘了 3 而不是乘 2" in run(repo, "tests", "--solutions", "mine").stdout.str()
+    monkeypatch.delenv("GENPREP_LANG")
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")  # LC_ALL wins over LANG
+    out = run(repo, "tests", "--solutions", "mine").stdout.str()
+    assert "乘了 3 而不是乘 2" in out and "tripling" not in out
+
+
+def test_an_unknown_language_is_refused_with_the_choices(repo):
+    (repo.path / "mine").mkdir()
+    result = run(repo, "tests", "--solutions", "mine", "--lang", "fr")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*--lang*invalid choice*'fr'*zh*en*both*"])
+
+
+def test_status_labels_and_not_run_in_chinese(repo):
+    learner(repo, "def double(x):\n    while True:\n        pass\n")
+    out = run(repo, "tests", "--solutions", "mine", "--lang", "zh", "--task-timeout", "0.5", "-rs").stdout.str()
+    assert "超时：test_doubles" in out and "死循环" in out
+    assert "未运行: 同一任务的 test_doubles 超时了" in out
+    assert "timed out" not in out
+
+
+def test_untouched_stub_in_chinese_is_not_attempted(repo):
+    from genprep.bank.loader import load_bank
+    from genprep.learner.practice import write_stub
+    write_stub(load_bank(repo.path), "good-task", repo.path / "mine", lang="zh")
+    out = run(repo, "tests", "--solutions", "mine", "--lang", "zh").stdout.str()
+    assert "未作答：mine/good_task.py 仍在抛出 NotImplementedError" in out and "Traceback" not in out

@@ -1,0 +1,70 @@
+"""Files the site offers for download, built alongside the pages.
+
+The Anki deck is built by `genprep anki` (genprep/exports/anki.py) in a
+separate process: the site may not import the exports (see
+tests/core/test_architecture.py), and the deck builds while MkDocs renders
+the pages. Without genanki the site still builds, and the practice page says
+how to get the deck instead of linking to it.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ANKI_FILE = "downloads/genprep-anki.apkg"
+ANKI_MARKER = "<!-- genprep:anki -->"
+
+
+def anki_available() -> bool:
+    return importlib.util.find_spec("genanki") is not None and importlib.util.find_spec("markdown") is not None
+
+
+def anki_section(available: bool, base: str = "") -> str:
+    """What the practice page shows where ANKI_MARKER stands."""
+    if available:
+        # Raw HTML: MkDocs would otherwise check the link against the docs folder, where the deck is not.
+        return (f'<p><a class="md-button gp-anki-download" href="{base}{ANKI_FILE}" download>'
+                "下载 Anki 卡片组 · Download the Anki deck (.apkg)</a></p>\n\n"
+                "中英双语，每道概念题和公式题一张卡片；在 Anki 里用“文件 → 导入”，再次导入会更新已有卡片而不会重复。 "
+                "Both languages, one card per concept and formula question; import it in Anki (File → Import) — "
+                "importing a newer deck updates the same cards instead of duplicating them.\n")
+    return ("本站构建时没有安装 genanki，所以这里没有现成的卡片组；在本仓库里运行 `genprep anki` 即可生成 "
+            "`genprep.apkg`（先 `pip install -e '.[anki]'`）。 "
+            "This copy of the site was built without genanki, so there is no deck to download here; run "
+            "`genprep anki` in a checkout to write `genprep.apkg` (after `pip install -e '.[anki]'`).\n")
+
+
+class AnkiBuild:
+    """`genprep anki` running in the background while the site builds."""
+
+    def __init__(self, root: Path):
+        self.dir = Path(tempfile.mkdtemp(prefix="genprep-anki-"))
+        self.out = self.dir / "genprep.apkg"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "genprep", "anki", "--root", str(root), "--out", str(self.out)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def finish(self, site_dir: Path) -> Path:
+        """Wait for the deck and copy it into the site; SystemExit with the command's output if it failed."""
+        try:
+            output, _ = self.proc.communicate(timeout=300)
+            if self.proc.returncode != 0 or not self.out.is_file():
+                raise SystemExit(f"genprep: building the site's Anki deck failed (`genprep anki` exited with "
+                                 f"{self.proc.returncode}):\n{output.strip()}\nRun `genprep anki` to see the "
+                                 "problem, or uninstall genanki to build the site without the deck.")
+            dest = site_dir / ANKI_FILE
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.out, dest)
+            return dest
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
