@@ -65,6 +65,26 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    """The syllabus as a study plan: each area and subject with the questions that teach it."""
+    bank = _bank(args)
+    if not bank.syllabus:
+        print("genprep: this bank has no questions/syllabus.yaml", file=sys.stderr)
+        return 2
+    lang = args.lang
+    for n, area in enumerate(bank.syllabus, 1):
+        taught = {q.id for s in area.subjects for q in bank.teaching(s.id)}
+        print(f"\n{n}. {area.title.get(lang)}  ({len(taught)})")
+        for subject in area.subjects:
+            qs = bank.teaching(subject.id)
+            levels = "/".join(str(sum(q.difficulty == d for q in qs)) for d in ("easy", "medium", "hard"))
+            print(f"   {subject.title.get(lang):<40} {len(qs):>3}  (easy/medium/hard {levels})")
+            if args.questions:
+                for q in qs:
+                    print(f"      {q.id:<44} {q.difficulty:<7} {q.title.get(lang)}")
+    return 0
+
+
 def cmd_show(args) -> int:
     bank = _bank(args)
     q = bank.questions.get(args.id)
@@ -74,8 +94,8 @@ def cmd_show(args) -> int:
         print(f"genprep: no question {args.id!r}.{hint}", file=sys.stderr)
         return 2
     langs = ("zh", "en") if args.lang == "both" else (args.lang,)
-    heads = {"zh": ("答案", "常见错误", "提示", "相关", "参考文献", "练习"),
-             "en": ("Answer", "Pitfalls", "Hints", "Related", "References", "Practice")}
+    heads = {"zh": ("答案", "常见错误", "提示", "相关", "参考文献", "练习", "追问"),
+             "en": ("Answer", "Pitfalls", "Hints", "Related", "References", "Practice", "Follow-ups")}
     print(f"{q.id}  [{q.type} · {q.topic} · {q.difficulty}]  tags: {', '.join(q.tags) or '-'}")
     for lang in langs:
         h = heads[lang]
@@ -92,6 +112,14 @@ def cmd_show(args) -> int:
             print(f"## {h[2]}\n")
             for i, hint in enumerate(q.hints, 1):
                 print(f"{i}. {hint.get(lang)}")
+            print()
+        if q.follow_ups:
+            print(f"## {h[6]}\n")
+            for i, fu in enumerate(q.follow_ups, 1):
+                print(f"{i}. {fu.question.get(lang)}")
+                print(textwrap.fill(fu.answer.get(lang), 100, initial_indent="   ", subsequent_indent="   "))
+                if fu.see:
+                    print(f"   → {fu.see}")
             print()
     if q.task:
         print(f"{heads[langs[0]][5]}: genprep practice {q.task}  →  pytest --solutions my_solutions -k {layout.module_name(q.task)}")
@@ -115,6 +143,15 @@ def _learner_lang(args) -> str | None:
 
 
 def cmd_practice(args) -> int:
+    from genprep.learner import lang
+    previous = lang.set_language(None)
+    try:
+        return _cmd_practice(args)
+    finally:
+        lang.set_language(previous)
+
+
+def _cmd_practice(args) -> int:
     from genprep.learner.lang import tr
     from genprep.learner.practice import PracticeError, write_stub
     chosen = _learner_lang(args)
@@ -201,6 +238,15 @@ def cmd_anki(args) -> int:
 
 
 def cmd_progress(args) -> int:
+    from genprep.learner import lang
+    previous = lang.set_language(None)
+    try:
+        return _cmd_progress(args)
+    finally:
+        lang.set_language(previous)
+
+
+def _cmd_progress(args) -> int:
     from genprep.learner.lang import tr
     from genprep.learner.progress import ProgressError, read_last, run_tests, statuses, table
     chosen = _learner_lang(args)
@@ -255,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--root", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_list)
 
+    s = sub.add_parser("plan", help="the syllabus as a study plan: areas, subjects and the questions that teach them")
+    s.add_argument("--lang", choices=("zh", "en"), default="zh")
+    s.add_argument("--questions", action="store_true", help="list each subject's questions, easiest first")
+    s.add_argument("--root", help="the checkout (default: here or above)")
+    s.set_defaults(func=cmd_plan)
     s = sub.add_parser("show", help="print one question in the terminal")
     s.add_argument("id"), s.add_argument("--lang", choices=["zh", "en", "both"], default="both")
     s.add_argument("--root", help=argparse.SUPPRESS)

@@ -129,3 +129,29 @@ def test_anki_decks_written_in_a_checkout_are_not_committed():
     if ignored.returncode == 128:
         pytest.skip("not a git checkout")
     assert ignored.returncode == 0, "genprep anki's default output genprep.apkg is not ignored by git"
+
+
+def test_plan_lists_every_syllabus_subject_with_its_questions(capsys):
+    from genprep.bank.loader import load_bank
+    bank = load_bank(Path(__file__).resolve().parents[2], check_code=False)
+    assert main(["plan", "--lang", "en", "--questions", "--root", str(bank.root)]) == 0
+    out = capsys.readouterr().out
+    for area in bank.syllabus:
+        assert area.title.en in out
+        for subject in area.subjects:
+            assert subject.title.en in out
+            assert all(q.id in out for q in bank.teaching(subject.id))
+
+
+def test_plan_without_a_syllabus_says_so(checkout, capsys):
+    assert main(["plan", "--root", str(checkout)]) == 2
+    assert "no questions/syllabus.yaml" in capsys.readouterr().err
+
+
+def test_show_prints_the_follow_ups_with_their_answers(checkout, capsys):
+    path = checkout / "questions" / "foundations" / "good-formula.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "follow_ups:\n  - question: {zh: 为什么是二？, en: Why two?}\n"
+                    "    answer: {zh: 因为要加倍。, en: Because it doubles.}\n", encoding="utf-8")
+    assert main(["show", "good-formula", "--lang", "en", "--root", str(checkout)]) == 0
+    out = capsys.readouterr().out
+    assert "## Follow-ups" in out and "1. Why two?" in out and "Because it doubles." in out
