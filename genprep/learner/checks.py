@@ -19,7 +19,7 @@ import torch
 from genprep.learner.lang import Msg, Text, current, part, say, text
 
 __all__ = ["CheckFailed", "Msg", "expect", "expect_close", "expect_deterministic", "expect_scalar",
-           "expect_tensor", "expect_unchanged", "say"]
+           "expect_tensor", "expect_unchanged", "say", "usual_cause"]
 
 
 class CheckFailed(AssertionError):
@@ -39,6 +39,12 @@ def _fail(en: str, zh: str, hint: Text = "") -> CheckFailed:
     return CheckFailed(f"{message} {hint}".rstrip() if hint else message)
 
 
+def _zh_subject(zh: str) -> str:
+    """The Chinese name of what is checked, ready to be followed by a Chinese predicate: a space after code
+    ("softmax(x) 有…"), none after Chinese ("注意力权重有…")."""
+    return zh if zh and "\u4e00" <= zh[-1] <= "\u9fff" else f"{zh} "
+
+
 def expect(condition: bool, message: Text) -> None:
     """`condition` holds; otherwise the learner reads `message` (best: `say(en=..., zh=...)`)."""
     if not condition:
@@ -56,20 +62,20 @@ def expect_tensor(value: Any, what: Text, *, shape: tuple | torch.Size | None = 
     if not isinstance(value, torch.Tensor):
         shown = f"{value!r:.200}"
         raise _fail(f"{en} should return a torch.Tensor, but returned {type(value).__name__}: {shown}",
-                    f"{zh} 应返回 torch.Tensor，实际返回的是 {type(value).__name__}：{shown}")
+                    f"{_zh_subject(zh)}应返回 torch.Tensor，实际返回的是 {type(value).__name__}：{shown}")
     if shape is not None and tuple(value.shape) != tuple(shape):
         got, want = tuple(value.shape), tuple(shape)
         raise _fail(f"{en} returned shape {got}, expected {want} — "
                     "check which dimensions you reduce, transpose or keep",
-                    f"{zh} 返回的形状是 {got}，应为 {want}——检查在哪些维度上做了归约、转置或保留")
+                    f"{_zh_subject(zh)}返回的形状是 {got}，应为 {want}——检查在哪些维度上做了归约、转置或保留")
     if dtype is not None and value.dtype != dtype:
         raise _fail(f"{en} returned dtype {value.dtype}, expected {dtype} — "
                     "keep the input's dtype (avoid .double(), python floats or integer tensors in the result)",
-                    f"{zh} 返回的 dtype 是 {value.dtype}，应为 {dtype}——保持输入的 dtype"
+                    f"{_zh_subject(zh)}返回的 dtype 是 {value.dtype}，应为 {dtype}——保持输入的 dtype"
                     "（结果里不要用 .double()、Python 浮点数或整数张量）")
     if value.device.type != "cpu":
         raise _fail(f"{en} returned a tensor on {value.device}; keep results on the input's device (cpu)",
-                    f"{zh} 返回的张量在 {value.device} 上；结果应留在输入所在的设备（cpu）上")
+                    f"{_zh_subject(zh)}返回的张量在 {value.device} 上；结果应留在输入所在的设备（cpu）上")
     return value
 
 
@@ -88,6 +94,22 @@ def _known_mistake(cause: Text) -> Text:
                    zh=f"你的结果与一个常见错误的结果完全一致：{cause.zh}")
     # Older form (plain English): the cause completes the sentence, e.g. "unscaled scores give; divide by √d."
     return f"Your result is exactly what {cause}"
+
+
+def usual_cause(actual: Any, likely: tuple[tuple[Any, Text], ...], default: Text = "", *, atol: float = 1e-5,
+                rtol: float = 1e-4) -> Text:
+    """The cause to tell for `actual`: the known mistake in `likely` whose result it equals, else `default`.
+
+    For checks that are not an expect_close (a bound, a Monte Carlo estimate), so that they too name the
+    mistake that produced the value: `expect(ok, say(en=f"... {usual_cause(got, likely, HINT).en}", ...))`
+    — or simply pass the returned Msg as a hint-like part of a message.
+    """
+    if isinstance(actual, torch.Tensor) or isinstance(actual, (int, float)):
+        value = torch.as_tensor(actual)
+        for result, cause in likely:
+            if _matches(value.to(torch.as_tensor(result).dtype), result, atol, rtol):
+                return _known_mistake(cause)
+    return default
 
 
 def expect_close(actual: Any, expected: torch.Tensor, what: Text, *, atol: float = 1e-5,
@@ -120,7 +142,7 @@ def expect_close(actual: Any, expected: torch.Tensor, what: Text, *, atol: float
         got, want = a[idx].item(), _fmt(e[idx].item())
         raise _fail(f"{en} contains {got} at index {idx} where {want} was expected — "
                     f"an overflow or a log/division of 0?",
-                    f"{zh} 在索引 {idx} 处是 {got}，应为 {want}——是数值溢出，还是对 0 取了对数或除以了 0？", hint)
+                    f"{_zh_subject(zh)}在索引 {idx} 处是 {got}，应为 {want}——是数值溢出，还是对 0 取了对数或除以了 0？", hint)
     both_inf = ~torch.isfinite(e)
     diff = (a - e).abs()
     diff = torch.where(both_inf & (a == e), torch.zeros_like(diff), diff)
@@ -134,7 +156,7 @@ def expect_close(actual: Any, expected: torch.Tensor, what: Text, *, atol: float
         got, want = _fmt(a[idx].item()), _fmt(e[idx].item())
         raise _fail(f"{en} is wrong at {n_bad} of {n} entries; worst at index {idx}: "
                     f"got {got}, expected {want} (tolerance {atol:g} + {rtol:g}·|expected|).",
-                    f"{zh} 有 {n_bad}/{n} 个元素不对；偏差最大处在索引 {idx}："
+                    f"{_zh_subject(zh)}有 {n_bad}/{n} 个元素不对；偏差最大处在索引 {idx}："
                     f"得到 {got}，应为 {want}（容差 {atol:g} + {rtol:g}·|应为值|）。", hint)
 
 
@@ -147,7 +169,7 @@ def expect_scalar(actual: Any, expected: float | torch.Tensor, what: Text, *, at
         shape = tuple(actual.shape)
         raise _fail(f"{part(what, 'en')} should be a 0-dim tensor (a single number, e.g. from .mean()), "
                     f"but has shape {shape} — did you forget to reduce over the batch?",
-                    f"{part(what, 'zh')} 应是 0 维张量（一个数，例如 .mean() 的结果），但形状是 {shape}"
+                    f"{_zh_subject(part(what, 'zh'))}应是 0 维张量（一个数，例如 .mean() 的结果），但形状是 {shape}"
                     "——是不是忘了在 batch 维上做归约？")
     expect_close(actual, exp.reshape(()), what, atol=atol, rtol=rtol, hint=hint, check_dtype=dtype is not None,
                  likely=tuple((torch.as_tensor(r).reshape(()), c) for r, c in likely))
@@ -158,7 +180,7 @@ def expect_unchanged(before: torch.Tensor, after: torch.Tensor, what: Text) -> N
     if not torch.equal(before, after):
         raise _fail(f"{part(what, 'en')} was modified in place; do not write into your inputs "
                     "(use out-of-place ops like x - m instead of x.sub_(m))",
-                    f"{part(what, 'zh')} 被原地修改了；不要写入你的输入"
+                    f"{_zh_subject(part(what, 'zh'))}被原地修改了；不要写入你的输入"
                     "（用 x - m 这样的非原地运算，不要用 x.sub_(m)）")
 
 
@@ -180,7 +202,7 @@ def expect_deterministic(fn, *args, what: Text, **kwargs) -> Any:
                 and not torch.equal(a.detach().nan_to_num(), b.detach().nan_to_num()):
             raise _fail(f"{part(what, 'en')} gave different results for the same input on two calls — the task is "
                         "deterministic: remove random draws (torch.rand, dropout) and hidden state between calls.",
-                        f"{part(what, 'zh')} 对同一输入调用两次，结果却不同——这个任务是确定性的："
+                        f"{_zh_subject(part(what, 'zh'))}对同一输入调用两次，结果却不同——这个任务是确定性的："
                         "去掉随机采样（torch.rand、dropout）以及在两次调用之间保留的隐藏状态。")
     return first
 

@@ -98,6 +98,19 @@ class Msg:
     def __bool__(self) -> bool:
         return bool(self.en or self.zh)
 
+    def __add__(self, other: object) -> Msg:
+        """Msg + Msg joins each language's text; Msg + str is refused: the str has one language only."""
+        if isinstance(other, Msg):
+            return Msg(en=self.en + other.en, zh=self.zh + other.zh)
+        raise TypeError(f"cannot join a Msg and a {type(other).__name__}: write both parts with say(en=..., zh=...), "
+                        "or use msg.en and msg.zh inside each language's own string")
+
+    def __radd__(self, other: object) -> Msg:
+        if isinstance(other, Msg):  # pragma: no cover (Msg + Msg goes through __add__)
+            return other.__add__(self)
+        raise TypeError(f"cannot join a {type(other).__name__} and a Msg: write both parts with say(en=..., zh=...), "
+                        "or use msg.en and msg.zh inside each language's own string")
+
 
 Text = str | Msg  # what a check accepts as a message, a hint, a cause or the name of what is checked
 

@@ -639,8 +639,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 state.stopped[task] = _failed_before(item.name)
             return
         from genprep.learner.checks import CheckFailed  # torch is imported by then
-        if excinfo.errisinstance(CheckFailed):
-            report.longrepr = f"{item.nodeid}\n" + textwrap.indent(str(excinfo.value), "  ")
+        first: BaseException = excinfo.value
+        while getattr(first, "exceptions", None):  # hypothesis found several failures: the first one
+            first = first.exceptions[0]  # type: ignore[attr-defined]
+        if isinstance(first, CheckFailed):
+            report.longrepr = f"{item.nodeid}\n" + textwrap.indent(str(first), "  ")
         elif state.learner and report.when == "call" and item.config.getoption("tbstyle", "auto") == "auto":
             report.longrepr = _short_error_report(state, task, item, excinfo)
         result.failed += 1
@@ -694,11 +697,13 @@ def _short_error_report(state: _State, task: str, item: pytest.Item, excinfo) ->
     import traceback
     own = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == learner]
     # The same exception from the same line of the learner's file is one mistake, shown once.
-    key = (task, type(exc).__name__,
-           tr(f"line {own[-1].lineno} of your file", f"你的文件第 {own[-1].lineno} 行", sep=" · ") if own else first_line)
+    line = own[-1].lineno if own else None
+    key = (task, type(exc).__name__, f"line {line}" if own else first_line)
     if key in state.shown_errors:
-        return tr(f"{item.name}: the same {key[1]} ({key[2]}) as in {state.shown_errors[key]} above: {first_line}",
-                  f"{item.name}：与上面 {state.shown_errors[key]} 相同的 {key[1]}（{key[2]}）：{first_line}")
+        earlier = state.shown_errors[key]
+        en_where, zh_where = (f"line {line} of your file", f"你的文件第 {line} 行") if own else (first_line, first_line)
+        return tr(f"{item.name}: the same {key[1]} ({en_where}) as in {earlier} above: {first_line}",
+                  f"{item.name}：与上面 {earlier} 相同的 {key[1]}（{zh_where}）：{first_line}")
     state.shown_errors[key] = item.name
     frames = _learner_frames(exc.__traceback__, learner, Path(str(item.path)).resolve())
     full = f"pytest --solutions {_shown(state.solutions_dir)} --tb=long"
@@ -732,13 +737,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     out = terminalreporter
     out.section(f"genprep: {label('your tasks', '你的任务')}")
-    width = max(_lang.width(status_label(s)) for s in STATUS_ZH) + 1
+    width = max(_lang.width(status_label(s)) for s in STATUS_ZH) + 2
     for task, r in sorted(state.results.items()):
         if task in state.missing:
             continue
         shown = status_label(r.status)
         pad = " " * (width - _lang.width(shown))
-        out.write_line(f"  {shown}{pad}{task}  ({counts_text(r.passed, r.failed + r.not_attempted + r.timed_out, r.not_run)})")
+        counts = counts_text(r.passed, r.failed + r.not_attempted + r.timed_out, r.not_run)
+        out.write_line(f"  {shown}{pad}{task}  " + (f"（{counts}）" if _lang.current() == "zh" else f"({counts})"))
         if r.status == "failing" and r.failures:
             first = r.failures[0].replace("\n", "\n" + " " * (width + 4))
             out.write_line(f"  {' ' * width}{label('first failure', '第一个失败')} — {first}")

@@ -85,6 +85,17 @@ def write(path: Path, text: str) -> Path:
 
 
 
+@pytest.fixture(autouse=True)
+def _messages_in_english(monkeypatch):
+    """genprep's own tests read its English messages, whatever the developer's locale (GENPREP_LANG, LANG=zh_…);
+    the tests of the language rule choose their language themselves."""
+    from genprep.learner import lang
+    monkeypatch.setenv("GENPREP_LANG", "en")
+    previous = lang.set_language("en")
+    yield
+    lang.set_language(previous)
+
+
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     """A minimal valid genprep checkout: two topics, one coding task with tests and wrong variants."""

@@ -302,9 +302,9 @@ def bilingual(repo, body="def double(x):\n    return 3 * x\n"):
 def test_in_chinese_a_failure_gives_the_chinese_cause_and_no_english(repo):
     bilingual(repo)
     out = run(repo, "tests", "--solutions", "mine", "--lang", "zh").stdout.str()
-    assert "0..3 的两倍 有 3/4 个元素不对" in out and "应为 6" in out
+    assert "0..3 的两倍有 3/4 个元素不对" in out and "应为 6" in out
     assert "你的结果与一个常见错误的结果完全一致：乘了 3 而不是乘 2。" in out
-    assert "未通过" in out and "通过 0，失败 1" in out
+    assert "未通过" in out and "（通过 0，失败 1）" in out
     assert "tripling" not in out and "is wrong at" not in out and "Multiply" not in out and "failing" not in out
 
 
@@ -361,3 +361,14 @@ def test_untouched_stub_in_chinese_is_not_attempted(repo):
     write_stub(load_bank(repo.path), "good-task", repo.path / "mine", lang="zh")
     out = run(repo, "tests", "--solutions", "mine", "--lang", "zh").stdout.str()
     assert "未作答：mine/good_task.py 仍在抛出 NotImplementedError" in out and "Traceback" not in out
+
+
+def test_syntax_and_import_errors_in_chinese(repo):
+    learner(repo, "def double(x)\n    return 2 * x\n")
+    out = run(repo, "tests", "--solutions", "mine", "--lang", "zh", "-rs").stdout.str()
+    assert "mine/good_task.py 第 1 行有语法错误" in out and "有语法错误（只在上面报告一次）" in out
+    assert "syntax error" not in out
+    learner(repo, "raise ValueError('leftover demo')\n\ndef double(x):\n    return 2 * x\n")
+    out = run(repo, "tests", "--solutions", "mine", "--lang", "zh").stdout.str()
+    assert "导入 mine/good_task.py 失败：文件顶层的代码抛出了异常" in out and "ValueError: leftover demo" in out
+    assert "importing" not in out
