@@ -38,24 +38,47 @@ def anki_section(available: bool, base: str = "") -> str:
             "`genprep anki` in a checkout to write `genprep.apkg` (after `pip install -e '.[anki]'`).\n")
 
 
+class Background:
+    """A command of this package running in another process while the site builds (the Anki deck, the
+    figures missing from the cache); `finish` waits for it and stops the build with its output if it failed."""
+
+    def __init__(self, command: list[str], what: str, hint: str = ""):
+        self.what, self.hint = what, hint
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def finish(self, timeout: float = 600) -> None:
+        try:
+            output, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise SystemExit(f"genprep: {self.what} took more than {timeout:.0f} s and was stopped. {self.hint}") from None
+        if self.proc.returncode != 0:
+            raise SystemExit(f"genprep: {self.what} failed (exit status {self.proc.returncode}):\n"
+                             f"{output.strip()[-3000:]}\n{self.hint}".rstrip())
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
 class AnkiBuild:
     """`genprep anki` running in the background while the site builds."""
 
     def __init__(self, root: Path):
         self.dir = Path(tempfile.mkdtemp(prefix="genprep-anki-"))
         self.out = self.dir / "genprep.apkg"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "genprep", "anki", "--root", str(root), "--out", str(self.out)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.job = Background([sys.executable, "-m", "genprep", "anki", "--root", str(root), "--out", str(self.out)],
+                              "building the site's Anki deck with `genprep anki`",
+                              "Run `genprep anki` to see the problem, or uninstall genanki to build the site without "
+                              "the deck.")
 
     def finish(self, site_dir: Path) -> Path:
         """Wait for the deck and copy it into the site; SystemExit with the command's output if it failed."""
         try:
-            output, _ = self.proc.communicate(timeout=300)
-            if self.proc.returncode != 0 or not self.out.is_file():
-                raise SystemExit(f"genprep: building the site's Anki deck failed (`genprep anki` exited with "
-                                 f"{self.proc.returncode}):\n{output.strip()}\nRun `genprep anki` to see the "
-                                 "problem, or uninstall genanki to build the site without the deck.")
+            self.job.finish(timeout=300)
+            if not self.out.is_file():
+                raise SystemExit(f"genprep: `genprep anki` wrote no deck at {self.out}. {self.job.hint}")
             dest = site_dir / ANKI_FILE
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.out, dest)
@@ -64,7 +87,5 @@ class AnkiBuild:
             self.close()
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self.job.close()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -491,6 +491,19 @@ def fingerprint(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def planned(root: Path, questions: set[str], cache: Path | None = None) -> dict[str, list[tuple[Figure, Path]]]:
+    """Where `render` puts (or finds) every figure whose question exists, without drawing anything:
+    {question id: [(figure, png path)]}. The site links to these paths while another process draws the
+    missing ones (`python -m genprep.site.figures ROOT`)."""
+    cache = cache or root / ".cache" / "figures"
+    key = fingerprint(root)
+    out: dict[str, list[tuple[Figure, Path]]] = {}
+    for fig in FIGURES:
+        if fig.question in questions:
+            out.setdefault(fig.question, []).append((fig, cache / f"{fig.name}-{key}.png"))
+    return out
+
+
 def render(root: Path, questions: set[str], cache: Path | None = None) -> dict[str, list[tuple[Figure, Path]]]:
     """Draw (or reuse) every figure whose question exists; {question id: [(figure, png path)]}."""
     cache = cache or root / ".cache" / "figures"
@@ -519,3 +532,8 @@ def render(root: Path, questions: set[str], cache: Path | None = None) -> dict[s
             path.write_bytes(buf.getvalue())
         out.setdefault(fig.question, []).append((fig, path))
     return out
+
+
+if __name__ == "__main__":  # python -m genprep.site.figures ROOT QUESTION...: draw what is missing (the site build)
+    import sys
+    render(Path(sys.argv[1]).resolve(), set(sys.argv[2:]))

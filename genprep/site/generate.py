@@ -19,7 +19,7 @@ from pathlib import Path
 from genprep.bank import layout
 from genprep.bank.markdown_text import normalize, plain_text
 from genprep.bank.model import Bank, Question
-from genprep.site import code
+from genprep.site import code, study
 
 LANGS = (("zh", "中文"), ("en", "English"))
 TYPE_NAMES = {"concept": ("概念", "concept"), "formula": ("公式", "formula"), "coding": ("编程", "coding")}
@@ -59,6 +59,12 @@ def md_inline(text: str) -> str:
     return "".join(p if i % 2 else re.sub(r"([*_\[\]\\|])", r"\\\1", p) for i, p in enumerate(parts))
 
 
+def by_lang(zh: str, en: str, zh_lang: str = "zh") -> str:
+    """Inline Markdown shown in one language: `zh` in Chinese mode, `en` in English mode (site/assets/lang.css).
+    `zh_lang` is the `lang` of the Chinese-mode text ("zh", or "en" for English shown only in Chinese mode)."""
+    return f'<span class="gp-zh" lang="{zh_lang}">{zh}</span><span class="gp-en" lang="en">{en}</span>'
+
+
 def front_matter(title: str, extra: str = "") -> str:
     """A page's front matter: the title as a YAML string (any quote or backslash in it is escaped), in plain
     text, since a browser tab cannot typeset LaTeX."""
@@ -92,7 +98,8 @@ def _figure_block(figures) -> str:
     blocks = []
     for fig, _path in figures:
         blocks.append(f'<figure class="gp-figure" markdown>\n\n![{html.escape(fig.caption.en)}](../assets/figures/{fig.name}.png)\n\n'
-                      f'<figcaption>{html.escape(fig.caption.zh)}<br>{html.escape(fig.caption.en)}</figcaption>\n\n</figure>\n')
+                      f'<figcaption><span class="gp-zh" lang="zh">{html.escape(fig.caption.zh)}<br></span>'
+                      f'<span lang="en">{html.escape(fig.caption.en)}</span></figcaption>\n\n</figure>\n')
     return "\n".join(blocks)
 
 
@@ -100,9 +107,10 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
                    figures=(), position: tuple[int, int] = (1, 1)) -> str:
     topic = bank.topic(q.topic)
     out = [front_matter(f"{q.title.zh} · {q.title.en}"),
-           f"# {md_inline(q.title.zh)}\n",
+           f"# {by_lang(md_inline(q.title.zh), md_inline(q.title.en))}\n",  # one language (lang.css)
            f"{md_inline(q.title.en)}\n{{: .gp-en-title }}\n",
-           f"{_badges(q)} · [{topic.title.zh} · {topic.title.en}](../{topic_url(q.topic)})\n{{: .gp-meta }}\n"]
+           f"{_badges(q)} · [{topic.title.zh} · {topic.title.en}](../{topic_url(q.topic)})\n{{: .gp-meta }}\n",
+           study.state_bar(q)]  # known / review / unseen, kept in the browser (study.js)
     if q.formula:
         # Inside an HTML block a bare "<" (x_{<t}) reads as a tag and unbalances the page: use \lt and \gt.
         tex = q.formula.replace("<", r"\lt ").replace(">", r"\gt ")
@@ -122,6 +130,8 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
                     line += f" <span class=\"gp-rejected\">({w['rejected']}: `{p.wrong_variant}`)</span>"
                 items.append(line)
             parts.append(f"**{w['pitfalls']}**\n\n" + "\n".join(items) + "\n")
+        if q.follow_ups:  # after the answer; each follow-up's answer folded on its own (study.py)
+            parts.append(study.follow_ups(bank, q, lang))
         return "\n".join(parts)
 
     out.append(_tabs(body))
@@ -133,7 +143,7 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
         links = []
         for rid in q.related:
             r = bank.questions[rid]
-            links.append(f"- [{md_inline(r.title.zh)} · {md_inline(r.title.en)}]({rid}.md)")
+            links.append(f"- [{by_lang(f'{md_inline(r.title.zh)} · {md_inline(r.title.en)}', md_inline(r.title.en))}]({rid}.md)")
         # Not searchable: the titles are indexed on their own pages, and here they would make
         # a search for one question list every question related to it.
         out.append("## 相关问题 · Related { data-search-exclude }\n\n" + "\n".join(links) + "\n")
@@ -143,10 +153,10 @@ def _question_page(bank: Bank, q: Question, prev: Question | None, nxt: Question
         out.append("## 参考文献 · References\n\n" + "\n".join(refs) + "\n")
     nav = []
     if prev:
-        nav.append(f"[← {md_inline(prev.title.zh)}]({prev.id}.md)")
+        nav.append(f"[← {by_lang(md_inline(prev.title.zh), md_inline(prev.title.en))}]({prev.id}.md)")
     nav.append(f"{position[0]} / {position[1]}")  # where this question stands in its topic
     if nxt:
-        nav.append(f"[{md_inline(nxt.title.zh)} →]({nxt.id}.md)")
+        nav.append(f"[{by_lang(md_inline(nxt.title.zh), md_inline(nxt.title.en))} →]({nxt.id}.md)")
     out.append('<div class="gp-prevnext" data-search-exclude markdown>\n\n' + " · ".join(nav) + "\n\n</div>\n")
     return "\n".join(out)
 
@@ -189,9 +199,11 @@ def _topic_page(bank: Bank, topic_id: str) -> str:
     for q in qs:
         t, d = TYPE_NAMES[q.type], DIFF_NAMES[q.difficulty]
         tags = " ".join(f"`{tag}`" for tag in q.tags)
-        rows.append(f"| [{md_inline(q.title.zh)}](../{question_url(q)})<br>{md_inline(q.title.en)} | {t[0]} · {t[1]} | "
+        title = by_lang(md_inline(q.title.zh), md_inline(q.title.en))
+        rows.append(f"| [{title}](../{question_url(q)}){by_lang('<br>' + md_inline(q.title.en), '', 'en')} | {t[0]} · {t[1]} | "
                     f"{d[0]} · {d[1]} | {tags} |")
-    table = ('<div class="gp-questions" markdown>\n\n'
+    # Not searchable: each title is indexed on its own page; here it would make the topic page a hit for it.
+    table = ('<div class="gp-questions" data-search-exclude markdown>\n\n'
              "| 题目 · Question | 类型 · Type | 难度 · Difficulty | 标签 · Tags |\n|---|---|---|---|\n"
              + "\n".join(rows) + "\n\n</div>")
     counts = {d: sum(q.difficulty == d for q in qs) for d in DIFF_NAMES}
@@ -199,7 +211,7 @@ def _topic_page(bank: Bank, topic_id: str) -> str:
     return f"""---
 title: {json.dumps(plain_text(f"{topic.title.zh} · {topic.title.en}"), ensure_ascii=False)}
 ---
-# {topic.title.zh}
+# {by_lang(topic.title.zh, html.escape(topic.title.en))}
 
 <p class="gp-en-title">{html.escape(topic.title.en)}</p>
 
@@ -208,6 +220,8 @@ title: {json.dumps(plain_text(f"{topic.title.zh} · {topic.title.en}"), ensure_a
 {len(qs)} 道题 · {len(qs)} questions — {counts['easy']} easy · {counts['medium']} medium · {counts['hard']} hard
 
 [打印版 · Printable page](print-{topic.id}.md) · [常见错误 · Common mistakes](../{mistakes})
+
+{study.progress([q.id for q in qs])}
 
 <div class="gp-filters"></div>
 
@@ -240,22 +254,21 @@ def _mistakes_intro(lang: str) -> str:
             "the wrong implementation is kept in `tests/wrong/` and CI proves on every change that the tests reject it.")
 
 
+MISTAKES_FORMULAS_PER_PAGE = 160  # formulas (both languages) per mistakes page: typeset in about a second
+_FORMULA = re.compile(r"\$\$.+?\$\$|\$[^$]+\$", re.S)
+
+
 def _mistakes_pages(bank: Bank) -> dict[str, str]:
-    """The common mistakes, one page per topic (a single page had 1,200+ formulas and took seconds to typeset),
-    and an index page listing the topics. Not in the search index: every pitfall is already indexed on its
-    question's page."""
+    """The common mistakes by topic, a topic in as many pages as keep each under MISTAKES_FORMULAS_PER_PAGE
+    formulas (one page for the whole bank had 1,200+ and took 8 s to typeset), and an index page listing them.
+    Not in the search index: every pitfall is already indexed on its question's page."""
     out: dict[str, str] = {}
     rows = []
     for t in bank.topics:
         qs = [q for q in bank.in_topic(t.id) if q.pitfalls]
         if not qs:
             continue
-        n = sum(len(q.pitfalls) for q in qs)
-        rows.append(f"| [{t.title.zh} · {t.title.en}]({t.id}.md) | {n} | {len(qs)} |")
-        parts = [front_matter(f"常见错误：{t.title.zh} · Common mistakes: {t.title.en}", "search:\n  exclude: true\n"),
-                 f"# 常见错误：{t.title.zh} · Common mistakes: {t.title.en}\n",
-                 "[← 全部主题的常见错误 · Common mistakes in every topic](index.md) · "
-                 f"[{t.title.zh} · {t.title.en}](../{topic_url(t.id)})\n"]
+        sections, weights = [], []
         for q in qs:
             def items(lang, q=q):
                 lines = []
@@ -268,8 +281,34 @@ def _mistakes_pages(bank: Bank) -> dict[str, str]:
                         line += f" — *{WORDS[lang]['rejected']}*: [`{file}`](../q/{task}.md#{PRACTICE_ANCHOR})"
                     lines.append(line)
                 return "\n".join(lines)
-            parts.append(f"## [{md_inline(q.title.zh)} · {md_inline(q.title.en)}](../q/{q.id}.md)\n\n{_tabs(items)}\n")
-        out[mistakes_url(t.id)] = "\n".join(parts)
+            section = f"## [{md_inline(q.title.zh)} · {md_inline(q.title.en)}](../q/{q.id}.md)\n\n{_tabs(items)}\n"
+            sections.append(section)
+            weights.append(len(_FORMULA.findall(section)))
+        chunks: list[list[str]] = [[]]
+        load = 0
+        for section, weight in zip(sections, weights):
+            if chunks[-1] and load + weight > MISTAKES_FORMULAS_PER_PAGE:
+                chunks.append([])
+                load = 0
+            chunks[-1].append(section)
+            load += weight
+        names = [t.id if i == 0 else f"{t.id}-{i + 1}" for i in range(len(chunks))]
+        n = sum(len(q.pitfalls) for q in qs)
+        links = " ".join(f"[{i + 1}]({name}.md)" for i, name in enumerate(names)) if len(names) > 1 else ""
+        rows.append(f"| [{t.title.zh} · {t.title.en}]({t.id}.md) {links} | {n} | {len(qs)} |")
+        for i, (name, chunk) in enumerate(zip(names, chunks)):
+            part = f" ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+            pager = []
+            if i > 0:
+                pager.append(f"[← {i}/{len(chunks)}]({names[i - 1]}.md)")
+            if i + 1 < len(chunks):
+                pager.append(f"[{i + 2}/{len(chunks)} →]({names[i + 1]}.md)")
+            head = [front_matter(f"常见错误：{t.title.zh} · Common mistakes: {t.title.en}{part}", "search:\n  exclude: true\n"),
+                    f"# 常见错误：{t.title.zh} · Common mistakes: {t.title.en}{part}\n",
+                    "[← 全部主题的常见错误 · Common mistakes in every topic](index.md) · "
+                    f"[{t.title.zh} · {t.title.en}](../{topic_url(t.id)})\n"]
+            tail = [" · ".join(pager) + "\n"] if pager else []
+            out[f"mistakes/{name}.md"] = "\n".join(head + chunk + tail)
     index = ["---\ntitle: 常见错误 · Common mistakes\nsearch:\n  exclude: true\n---\n# 常见错误 · Common mistakes\n",
              _tabs(_mistakes_intro),
              "| 主题 · Topic | 错误说法 · Wrong answers | 题数 · Questions |\n|---|---:|---:|\n" + "\n".join(rows) + "\n"]
@@ -316,12 +355,14 @@ def pages(bank: Bank, figures: dict | None = None) -> dict[str, str]:
             out[question_url(q)] = _question_page(bank, q, prev, nxt, figures.get(q.id, ()), (i + 1, len(qs)))
     for t in bank.topics:
         out[f"topics/print-{t.id}.md"] = _print_page(bank, t.id)
+    out.update(study.pages(bank))  # study plan, all questions, quiz
     return out
 
 
 def counts_table(bank: Bank) -> str:
     """Markdown table of question counts by topic and type, for the home page."""
-    rows = ["| 主题 · Topic | 概念 · Concept | 公式 · Formula | 编程 · Coding | 合计 · Total |", "|---|---:|---:|---:|---:|"]
+    rows = ["| 主题 · Topic | 概念 · Concept | 公式 · Formula | 编程 · Coding | 合计 · Total | 你的进度 · Your progress |",
+            "|---|---:|---:|---:|---:|---|"]
     totals = {k: 0 for k in TYPE_NAMES}
     for t in bank.topics:
         qs = bank.in_topic(t.id)
@@ -329,9 +370,10 @@ def counts_table(bank: Bank) -> str:
         for k in by:
             totals[k] += by[k]
         rows.append(f"| [{t.title.zh} · {t.title.en}](topics/{t.id}.md) | {by['concept']} | {by['formula']} | "
-                    f"{by['coding']} | {len(qs)} |")
+                    f"{by['coding']} | {len(qs)} | {study.progress([q.id for q in qs], 'gp-progress-small')} |")
+    every = [q.id for t in bank.topics for q in bank.in_topic(t.id)]
     rows.append(f"| **合计 · Total** | {totals['concept']} | {totals['formula']} | {totals['coding']} | "
-                f"**{sum(totals.values())}** |")
+                f"**{sum(totals.values())}** | {study.progress(every, 'gp-progress-small')} |")
     return "\n".join(rows)
 
 

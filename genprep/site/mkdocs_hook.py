@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import sys
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, DictLoader, Environment
@@ -16,7 +18,7 @@ from genprep.bank.loader import load_bank
 from genprep.bank.model import Bank
 from genprep.bank.untrusted import html_problems
 from genprep.shutdown import freeze_heap_at_exit
-from genprep.site import downloads, parallel, search_index
+from genprep.site import downloads, parallel, search_index, study
 from genprep.site import figures as figure_registry
 from genprep.site.generate import counts_table, pages
 
@@ -28,6 +30,8 @@ _workers: parallel.PageWorkers | None = None  # question pages built by other pr
 _search = None  # the search plugin's index while the pages' entries are computed as they render
 _env: Environment | None = None  # the theme's templates, once MkDocs has set them up
 _anki: downloads.AnkiBuild | None = None  # the Anki deck, built by another process during the build
+_figures: downloads.Background | None = None  # figures missing from the cache, drawn during the build
+_files: Files | None = None
 
 
 def on_startup(command, dirty):
@@ -50,7 +54,7 @@ def _mathjax_dir() -> Path:
 
 # Only what tex-chtml needs at run time: the component, its fonts, and TeX
 # extensions that load on demand (e.g. \boldsymbol); the menu and speech parts are off.
-MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui/lazy.js")
 
 
 def on_config(config):
@@ -78,11 +82,24 @@ def on_config(config):
 
 
 def on_files(files: Files, config) -> Files:
-    drawn = figure_registry.render(_root(config), set(_bank.questions))
+    global _figures
+    # Figures not yet in the cache are drawn by another process while the pages build (drawing them all
+    # takes longer than building every page); they are copied into the site at the end (on_post_build).
+    drawn = figure_registry.planned(_root(config), set(_bank.questions))
+    missing = sorted({q for q, items in drawn.items() for _fig, path in items if not path.is_file()})
+    if _figures is not None:
+        _figures.close()
+    _figures = downloads.Background([sys.executable, "-m", "genprep.site.figures", str(_root(config)), *missing],
+                                    "drawing the site's figures") if missing else None
     for items in drawn.values():
         for fig, path in items:
-            files.append(File.generated(config, f"assets/figures/{fig.name}.png", abs_src_path=str(path)))
+            files.append(_LateFile.generated(config, f"assets/figures/{fig.name}.png", abs_src_path=str(path))
+                         if not path.is_file() else
+                         File.generated(config, f"assets/figures/{fig.name}.png", abs_src_path=str(path)))
+    global _files
+    _files = files
     generated = pages(_bank, drawn)
+    files.append(File.generated(config, study.DATA, content=study.data(_bank)))  # the quiz's question list
     # Question pages last: with several processes, the main one renders all other pages first.
     for rel, text in sorted(generated.items(), key=lambda kv: kv[0].startswith("q/")):
         files.append(File.generated(config, rel, content=text))
@@ -94,6 +111,25 @@ def on_files(files: Files, config) -> Files:
             rel = path.relative_to(base).as_posix()
             files.append(File.generated(config, f"assets/mathjax/{rel}", abs_src_path=str(path)))
     return files
+
+
+class _LateFile(File):
+    """A figure still being drawn: MkDocs links to it as usual, on_post_build copies it once it exists."""
+
+    def copy_file(self, dirty: bool = False) -> None:
+        pass
+
+
+def _copy_late_figures(files: Files, site_dir: Path) -> None:
+    global _figures
+    if _figures is not None:
+        figures, _figures = _figures, None
+        figures.finish()
+    for f in files:
+        if isinstance(f, _LateFile) and f.abs_src_path:
+            dest = Path(f.abs_dest_path)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f.abs_src_path, dest)
 
 
 def on_nav(nav, config, files):
@@ -169,6 +205,8 @@ def on_env(env, config, files):
 
 
 def on_page_context(context, page, config, nav):
+    if page.meta.get("title"):  # the search index shows it instead of the heading (spans for each language)
+        _page_titles[page.url] = str(page.meta["title"])
     if getattr(page, "genprep_template", None):
         page.genprep_context = context  # to fill the real template if the worker's page never comes
     return context
@@ -184,8 +222,11 @@ def _stop_workers() -> None:
 
 
 def on_build_error(error):
-    global _anki
+    global _anki, _figures
     _stop_workers()
+    if _figures is not None:
+        _figures.close()
+        _figures = None
     if _anki is not None:
         _anki.close()
         _anki = None
@@ -195,7 +236,9 @@ def on_post_build(config):
     freeze_heap_at_exit()  # shutdown would sweep every page object (half a second for a large bank)
     _stop_workers()
     global _anki
-    search_index.rewrite(Path(config["site_dir"]), _bank)
+    if _files is not None:
+        _copy_late_figures(_files, Path(config["site_dir"]))
+    search_index.rewrite(Path(config["site_dir"]), _bank, _page_titles)
     if _anki is not None:
         anki, _anki = _anki, None
         anki.finish(Path(config["site_dir"]))
@@ -226,6 +269,7 @@ def on_page_content(html: str, page, config, files) -> str:
 
 
 _rendered: dict[str, str] = {}
+_page_titles: dict[str, str] = {}  # page URL -> its front matter title
 _SLOT = re.compile(r'<div class="gp-print-slot" data-question="([a-z0-9-]+)"></div>')
 _SIBLING = re.compile(r'href="\.\./(?!\.)')  # ../other-question/ from /q/x/ is ../../q/other-question/ here
 

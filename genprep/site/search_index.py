@@ -56,15 +56,25 @@ def load_jieba_words(words: list[str]) -> bool:
 
 
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+_DOLLARS = re.compile(r"\$\$(.+?)\$\$|\$([^$]+)\$", re.S)  # docstrings of the reference code
 _TAG = re.compile(r"<[^>]+>")
 _TAB_LABELS = re.compile("\u200b?中文\u200b?English\u200b?")
 _SPACES = re.compile(r"[ \t\r\n]+")
 
 
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+
+
+def _math(tex: str) -> str:
+    """A formula as readable text: \\frac{a}{b} → a/b, \\sigma → σ, other commands dropped."""
+    return " " + plain_text("$" + _FRAC.sub(r" \1/\2 ", tex) + "$") + " "
+
+
 def plain(text: str) -> str:
     """Index text (HTML with \\( \\) formulas) as plain text without LaTeX commands."""
-    text = _MATH.sub(lambda m: " " + plain_text("$" + html.unescape(m.group(1) or m.group(2)) + "$") + " ", text)
     text = html.unescape(_TAG.sub(" ", text))
+    text = _MATH.sub(lambda m: _math(m.group(1) or m.group(2)), text)
+    text = _DOLLARS.sub(lambda m: _math(m.group(1) or m.group(2)), text)  # in the reference code's docstrings
     text = _TAB_LABELS.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
 
@@ -84,11 +94,13 @@ def question_titles(bank: Bank) -> dict[str, str]:
     return {f"q/{q.id}/": plain_text(f"{q.title.zh} · {q.title.en}") for q in bank.questions.values()}
 
 
-def rewrite(site_dir: Path, bank: Bank) -> Path | None:
-    """Clean the index the search plugin wrote, in place; None when there is none (search turned off)."""
+def rewrite(site_dir: Path, bank: Bank, titles: dict[str, str] | None = None) -> Path | None:
+    """Clean the index the search plugin wrote, in place; None when there is none (search turned off).
+    `titles`: page URL → front matter title, for pages whose heading holds one element per language."""
     path = site_dir / "search" / "search_index.json"
     if not path.is_file():
         return None
-    data = clean_index(json.loads(path.read_text(encoding="utf-8")), question_titles(bank))
+    data = clean_index(json.loads(path.read_text(encoding="utf-8")),
+                       {**{url: plain_text(t) for url, t in (titles or {}).items()}, **question_titles(bank)})
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path

@@ -86,7 +86,8 @@
     bar.className = "gp-selftest-bar";
     var box = document.createElement("input");
     box.type = "checkbox";
-    box.checked = localStorage.getItem(READING) === "1";
+    // a question opened by the quiz (?quiz=1, study.js) is always a self-test
+    box.checked = localStorage.getItem(READING) === "1" && !/[?&]quiz=1(&|$)/.test(window.location.search);
     bar.appendChild(box);
     bar.appendChild(document.createTextNode(" " + text("阅读模式：直接显示答案", "Reading mode: show answers at once")));
     var meta = article.querySelector(".gp-meta");

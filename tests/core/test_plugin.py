@@ -5,10 +5,9 @@ import json
 
 import pytest
 import torch  # noqa: F401  (imported once here: in-process runs must not re-import it)
+from _checkout import make_checkout, write
 
 import genprep.learner.checks  # noqa: F401
-
-from conftest import make_checkout, write
 
 PLUGIN = ("-p", "genprep.learner.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
 

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from _checkout import CODING, TASK_TEST, write
 
 from genprep.bank.loader import load_bank
 from genprep.cli import main
 from genprep.learner.practice import write_stub
-
-from conftest import CODING, TASK_TEST, write
 
 
 @pytest.fixture(autouse=True)

@@ -5,21 +5,11 @@ import functools
 import http.server
 import os
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def build(root: Path, out: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    # Not -q: MkDocs' quiet mode drops warnings before --strict can count them.
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-                          cwd=root, capture_output=True, text=True, env=env)
+from _sitebuild import ROOT, build
 
 
 @pytest.fixture(scope="session")

@@ -87,9 +87,9 @@ def _overflow(page) -> dict:
 def test_every_formula_typesets_without_errors_and_fits_a_phone(page, site_url):
     """The printable topic pages hold every question's answer: together they cover every formula. On a
     390 px screen none of them may scroll sideways (long formulas scroll inside their own box)."""
-    from genprep.bank.loader import load_bank
+    from _sitebuild import ROOT
 
-    from conftest import ROOT
+    from genprep.bank.loader import load_bank
     page.set_viewport_size(PHONE)
     errors, wide = {}, {}
     for topic in load_bank(ROOT).topics:
@@ -152,9 +152,9 @@ def test_question_page_weight_budget(page, site_url, built_site):
 def test_nothing_is_wider_than_a_phone(page, site_url):
     """At 390 px no page scrolls sideways: long formulas and tables scroll inside their own box. The topic pages
     hold every table; the printable pages (every answer) are checked with the formulas above."""
-    from genprep.bank.loader import load_bank
+    from _sitebuild import ROOT
 
-    from conftest import ROOT
+    from genprep.bank.loader import load_bank
     page.set_viewport_size(PHONE)
     bank = load_bank(ROOT)
     paths = ["", "topics/", "glossary/", "practice/"]

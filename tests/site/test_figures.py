@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import shutil
 
+from _sitebuild import ROOT
+
 from genprep.bank.loader import check_bank
 from genprep.site import figures
-
-from conftest import ROOT
 
 
 def test_every_figure_belongs_to_a_question():

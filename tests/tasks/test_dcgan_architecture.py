@@ -5,14 +5,17 @@ import torch
 import torch.nn.functional as F
 
 from genprep.datasets import digits
-from genprep.learner.checks import expect, expect_tensor
+from genprep.learner.checks import expect, expect_tensor, say
 from genprep.learner.optim import Adam  # torch.optim would import torch._dynamo: ~1 s per run
 
 from _threads import single_thread
 
-HINT = ("Generator: transposed convolutions (kernel 4, stride 2, padding 1 doubles H and W) from a small feature "
-        "map up to 8×8, tanh at the output. Discriminator: strided convolutions down to one logit per image, "
-        "no sigmoid (the losses take logits), output flattened to (B,).")
+HINT = say(en="Generator: transposed convolutions (kernel 4, stride 2, padding 1 doubles H and W) from a small feature "
+              "map up to 8×8, tanh at the output. Discriminator: strided convolutions down to one logit per image, "
+              "no sigmoid (the losses take logits), output flattened to (B,).",
+           zh="生成器：从一个小的特征图出发，用转置卷积（kernel 4、stride 2、padding 1 时 H 和 W 翻倍）上采样到 8×8，"
+              "输出端用 tanh。判别器：用带步长的卷积下采样到每张图一个 logit，不加 sigmoid（损失函数接收的是 logits），"
+              "输出展平成 (B,)。")
 
 
 @pytest.fixture(autouse=True)
@@ -33,14 +36,28 @@ def test_shapes_compose(impl):
         G, D = impl.DCGenerator(z_dim, base=base), impl.DCDiscriminator(base=base)
         z = torch.randn(B, z_dim)
         x = G(z)
-        expect_tensor(x, f"DCGenerator({z_dim}, base={base})(z of shape ({B}, {z_dim}))", shape=(B, 1, 8, 8),
-                      dtype=torch.float32)
+        what = f"DCGenerator({z_dim}, base={base})(z: ({B}, {z_dim}))"
+        expect(not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[-2:]) == (8, 8),
+               say(en=f"{what} made images of size {tuple(x.shape[-2:])}; the data are 8×8. Each stride-2 transposed "
+                      "convolution doubles H and W: count the upsampling steps from your first feature map to 8×8.",
+                   zh=f"{what} 生成的图像大小是 {tuple(x.shape[-2:])}；数据是 8×8。每个 stride 为 2 的转置卷积让 H 和 W "
+                      "翻倍：数一数从第一个特征图到 8×8 需要几次上采样。"))
+        expect_tensor(x, what, shape=(B, 1, 8, 8), dtype=torch.float32)
         logits = D(x)
-        expect_tensor(logits, f"DCDiscriminator(base={base})(G(z)) for a batch of {B}", shape=(B,),
-                      dtype=torch.float32)
+        what = f"DCDiscriminator(base={base})(G(z)), B={B}"
+        expect(not isinstance(logits, torch.Tensor) or logits.dim() <= 1,
+               say(en=f"{what} returned shape {tuple(logits.shape)}; return one logit per image, shape ({B},): "
+                      "flatten the final (B, 1, 1, 1) map (.flatten() or .view(-1)), or losses against (B,) labels "
+                      "broadcast to (B, B).",
+                   zh=f"{what} 返回的形状是 {tuple(logits.shape)}；应每张图返回一个 logit，形状 ({B},)：把最后的 "
+                      "(B, 1, 1, 1) 特征图展平（.flatten() 或 .view(-1)），否则与 (B,) 标签计算损失时会广播成 (B, B)。"))
+        expect_tensor(logits, what, shape=(B,), dtype=torch.float32)
     G, D = impl.DCGenerator(10), impl.DCDiscriminator()
-    expect_tensor(G(torch.randn(4, 10)), "DCGenerator(10) with the default base", shape=(4, 1, 8, 8))
-    expect_tensor(D(torch.rand(4, 1, 8, 8) * 2 - 1), "DCDiscriminator() on real-sized images (4, 1, 8, 8)", shape=(4,))
+    expect_tensor(G(torch.randn(4, 10)), say(en="DCGenerator(10) with the default base", zh="使用默认 base 的 DCGenerator(10)"),
+                  shape=(4, 1, 8, 8))
+    expect_tensor(D(torch.rand(4, 1, 8, 8) * 2 - 1), say(en="DCDiscriminator() on real-sized images (4, 1, 8, 8)",
+                                                         zh="DCDiscriminator() 作用于真实尺寸的图像 (4, 1, 8, 8)"),
+                  shape=(4,))
 
 
 def test_generator_output_covers_the_data_range(impl):
@@ -61,16 +78,32 @@ def test_generator_output_covers_the_data_range(impl):
             x = G(z)
         lo, hi, mean = x.min().item(), x.max().item(), x.mean().item()
         sign = "+" if target > 0 else "−"
-        what = (f"after 20 Adam steps pulling every output pixel towards {sign}3, the generator's outputs range "
-                f"over [{lo:.3g}, {hi:.3g}] (mean {mean:.3g})")
+        what = say(en=f"after 20 Adam steps pulling every output pixel towards {sign}3, the generator's outputs range "
+                      f"over [{lo:.3g}, {hi:.3g}] (mean {mean:.3g})",
+                   zh=f"用 Adam 走 20 步、把每个输出像素都拉向 {sign}3 之后，生成器的输出范围是 [{lo:.3g}, {hi:.3g}]"
+                      f"（均值 {mean:.3g}）")
         expect(-1.0 - 1e-6 <= lo and hi <= 1.0 + 1e-6,
-               f"{what}; they must stay in [−1, 1] like the data, however hard they are pushed — end the generator "
-               "with tanh.")
+               say(en=f"{what.en}; they must stay in [−1, 1] like the data, however hard they are pushed — end the "
+                      "generator with tanh.",
+                   zh=f"{what.zh}；无论怎样拉，它们都必须像数据一样保持在 [−1, 1] 内——生成器的最后要用 tanh。"))
         reached = mean > 0.8 if target > 0 else mean < -0.8
+        if -0.5 - 1e-3 <= lo and hi <= 0.5 + 1e-3:
+            cause = say(en="The outputs stay within [−0.5, 0.5]: sigmoid − 0.5 (or ½·tanh) covers only half of the data's "
+                           "range.",
+                        zh="输出一直在 [−0.5, 0.5] 内：sigmoid − 0.5（或 ½·tanh）只覆盖了数据范围的一半。")
+        elif lo >= -1e-6:
+            cause = say(en="The outputs never go below 0: a sigmoid output lives in [0, 1] and cannot make the "
+                           "background value −1.",
+                        zh="输出从不小于 0：sigmoid 输出在 [0, 1] 内，生成不了背景值 −1。")
+        else:
+            cause = say(en="", zh="")
         expect(reached,
-               f"{what}; a tanh output gets close to {sign}1 here. The output range must cover the data's "
-               "whole [−1, 1] (most pixels are the background value −1): a sigmoid stops at 0, a sigmoid − 0.5 or "
-               "½·tanh at ±0.5. End the generator with a plain tanh.")
+               say(en=f"{what.en}; a tanh output gets close to {sign}1 here. The output range must cover the data's "
+                      "whole [−1, 1] (most pixels are the background value −1): a sigmoid stops at 0, a sigmoid − 0.5 "
+                      f"or ½·tanh at ±0.5. End the generator with a plain tanh. {cause.en}",
+                   zh=f"{what.zh}；以 tanh 结尾的输出在这里会接近 {sign}1。输出范围必须覆盖数据的整个 [−1, 1]"
+                      "（大多数像素是背景值 −1）：sigmoid 止于 0，sigmoid − 0.5 或 ½·tanh 止于 ±0.5。生成器最后要用"
+                      f"普通的 tanh。{cause.zh}"))
 
 
 def test_gradients_reach_every_parameter(impl):
@@ -80,11 +113,14 @@ def test_gradients_reach_every_parameter(impl):
     loss.backward()
     for net_name, net in (("DCGenerator", G), ("DCDiscriminator", D)):
         params = list(net.named_parameters())
-        expect(len(params) > 0, f"{net_name} has no parameters — register its layers as submodules")
+        expect(len(params) > 0, say(en=f"{net_name} has no parameters — register its layers as submodules",
+                                    zh=f"{net_name} 没有参数——要把它的层注册为子模块"))
         for name, p in params:
             expect(p.grad is not None and bool(p.grad.abs().sum() > 0),
-                   f"{net_name} parameter {name!r} got no gradient from D(G(z)) — is the layer used in forward, "
-                   "and is nothing detached or computed with numpy?")
+                   say(en=f"{net_name} parameter {name!r} got no gradient from D(G(z)) — is the layer used in forward, "
+                          "and is nothing detached or computed with numpy?",
+                       zh=f"{net_name} 的参数 {name!r} 没有从 D(G(z)) 得到梯度——这一层在 forward 里用到了吗？有没有"
+                          "被 detach 或用 numpy 计算？"))
 
 
 def bce(logits, target):
@@ -119,14 +155,27 @@ def test_short_training_moves_the_discriminator_accuracy_off_chance(impl):
             (bce(D(real), 1.0) + bce(D(fake), 0.0)).backward()
             opt_D.step()
         with torch.no_grad():  # same mode as in training: separate real and fake batches
-            real_right = (D(held_out) > 0).float().mean().item()
+            real_out = D(held_out)
+            real_right = (real_out > 0).float().mean().item()
             fake_right = (D(G(torch.randn(len(held_out), z_dim, generator=g))) < 0).float().mean().item()
     accuracy = 0.5 * (real_right + fake_right)
+    if bool(((real_out >= 0) & (real_out <= 1)).all()):
+        cause = say(en=" Every output of D lies in [0, 1]: D ends with a sigmoid, so BCE-with-logits applies a second "
+                       "one and every image looks real. Return the raw logits.",
+                    zh="D 的所有输出都在 [0, 1] 内：D 最后加了 sigmoid，BCE-with-logits 会再套一次 sigmoid，于是每张图"
+                       "都被判为真。应返回原始的 logits。")
+    else:
+        cause = say(en="", zh="")
     expect(accuracy > 0.8,
-           f"after {steps} Adam steps training D alone on 8×8 digits (label 1) against samples of an untrained G "
-           f"(label 0), D's accuracy on held-out digits and fresh samples is {accuracy:.3f} (real {real_right:.2f}, "
-           f"fake {fake_right:.2f}); it should be far above chance (> 0.8), reading logit > 0 as 'real'. Does D "
-           "return raw logits (no sigmoid), one per image, and do gradients reach all its layers? " + HINT)
+           say(en=f"after {steps} Adam steps training D alone on 8×8 digits (label 1) against samples of an untrained "
+                  f"G (label 0), D's accuracy on held-out digits and fresh samples is {accuracy:.3f} (real "
+                  f"{real_right:.2f}, fake {fake_right:.2f}); it should be far above chance (> 0.8), reading logit > 0 "
+                  f"as 'real'.{cause.en} Does D return raw logits (no sigmoid), one per image, and do gradients reach "
+                  "all its layers? " + HINT.en,
+               zh=f"在 8×8 数字（标签 1）和未训练 G 的样本（标签 0）上单独训练 D，Adam 走 {steps} 步之后，D 在留出的"
+                  f"数字和新样本上的准确率是 {accuracy:.3f}（真 {real_right:.2f}，假 {fake_right:.2f}）；以 logit > 0 "
+                  f"判为“真”，它应远高于随机水平（> 0.8）。{cause.zh}D 返回的是原始 logits（不加 sigmoid）、每张图"
+                  "一个吗？梯度能到达它的所有层吗？" + HINT.zh))
 
 
 def test_short_adversarial_training_moves_the_generator_towards_the_data(impl):
@@ -169,7 +218,11 @@ def test_short_adversarial_training_moves_the_generator_towards_the_data(impl):
                     return  # halved: G has learned where the strokes and the (−1) background are
     trace = ", ".join(f"{e:.3f}@{s}" for s, e in errors)
     expect(False,
-           f"during {max_steps} adversarial steps on 8×8 digits the squared error between G's mean image and the "
-           f"data's mean image never fell below half its starting value {error_before:.3f} (error@step: {trace}); "
-           "it should halve as G learns where the strokes and the (−1) background are. If the error does not move, "
-           "G's output may not reach the data's range or D may give G no useful signal. " + HINT)
+           say(en=f"during {max_steps} adversarial steps on 8×8 digits the squared error between G's mean image and "
+                  f"the data's mean image never fell below half its starting value {error_before:.3f} (error@step: "
+                  f"{trace}); it should halve as G learns where the strokes and the (−1) background are. If the error "
+                  "does not move, G's output may not reach the data's range or D may give G no useful signal. "
+                  + HINT.en,
+               zh=f"在 8×8 数字上进行 {max_steps} 步对抗训练期间，G 的平均图像与数据平均图像之间的平方误差始终没有降到"
+                  f"初始值 {error_before:.3f} 的一半以下（误差@步数：{trace}）；随着 G 学会笔画和（−1）背景的位置，"
+                  "它应当减半。如果误差不动，可能是 G 的输出达不到数据的范围，或者 D 没有给 G 有用的信号。" + HINT.zh))

@@ -5,12 +5,38 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.learner.checks import expect, expect_close, expect_scalar, expect_tensor
+from genprep.learner.checks import expect, expect_close, expect_scalar, expect_tensor, say, usual_cause
+from genprep.learner.lang import part
 
-HINT_D = "D*(x) = p_data(x) / (p_data(x) + p_g(x)), elementwise: the fraction of the density at x that is real."
-HINT_JSD = ("JSD(p‖q) = ½KL(p‖m) + ½KL(q‖m) with m = (p + q)/2, natural log, and terms with p_i = 0 (or q_i = 0) "
-            "contribute 0 (0·log 0 = 0).")
+HINT_D = say(en="D*(x) = p_data(x) / (p_data(x) + p_g(x)), elementwise: the fraction of the density at x that is real.",
+             zh="D*(x) = p_data(x) / (p_data(x) + p_g(x))，逐元素计算：x 处的密度中来自真实数据的比例。")
+HINT_JSD = say(en="JSD(p‖q) = ½KL(p‖m) + ½KL(q‖m) with m = (p + q)/2, natural log, and terms with p_i = 0 (or q_i = 0) "
+                  "contribute 0 (0·log 0 = 0).",
+               zh="JSD(p‖q) = ½KL(p‖m) + ½KL(q‖m)，其中 m = (p + q)/2，用自然对数；p_i = 0（或 q_i = 0）的项"
+                  "贡献为 0（0·log 0 = 0）。")
 LOG2 = math.log(2)
+
+
+def likely_d_mistakes(p_data, p_g):
+    """What the usual mistakes give for D*, each with its cause."""
+    return ((p_g / (p_data + p_g),
+             say(en="p_g / (p_data + p_g), the probability that x is FAKE; D* is the probability that x is real, "
+                    "p_data / (p_data + p_g).",
+                 zh="算成了 p_g / (p_data + p_g)，即 x 是假样本的概率；D* 是 x 为真实样本的概率 "
+                    "p_data / (p_data + p_g)。")),)
+
+
+def likely_jsd_mistakes(p, q):
+    """What the usual mistakes give for JSD(p‖q), each with its cause."""
+    jsd = jsd_oracle(p, q)
+    return (((jsd / LOG2).float(),
+             say(en="the JSD in bits (log base 2, maximum 1); use the natural log (nats, maximum log 2), as in "
+                    "V(D*, G) = −log 4 + 2·JSD.",
+                 zh="用以 2 为底的对数算出了以比特为单位的 JSD（最大值 1）；应使用自然对数（奈特，最大值 log 2），"
+                    "与 V(D*, G) = −log 4 + 2·JSD 一致。")),
+            ((2 * jsd).float(),
+             say(en="KL(p‖m) + KL(q‖m) without the ½ weights (range up to 2·log 2); JSD = ½KL(p‖m) + ½KL(q‖m).",
+                 zh="算成了 KL(p‖m) + KL(q‖m)，漏了 ½ 的权重（上限变成 2·log 2）；JSD = ½KL(p‖m) + ½KL(q‖m)。")))
 
 
 def random_distribution(g, n, zero_at=()):
@@ -45,15 +71,20 @@ def test_optimal_discriminator_is_the_pointwise_maximizer(impl):
     grid = torch.linspace(1e-4, 1 - 1e-4, 9999, dtype=torch.float64)  # spacing 1e-4
     objective = p_data.double()[:, None] * grid.log() + p_g.double()[:, None] * (1 - grid).log()  # (6, 9999)
     best = grid[objective.argmax(dim=1)]
-    expect_close(d_star, best.float(), "optimal_discriminator vs the argmax over a grid of D values", atol=2e-4,
-                 hint=HINT_D)
+    expect_close(d_star, best.float(), say(en="optimal_discriminator vs the argmax over a grid of D values",
+                                           zh="optimal_discriminator 与在 D 的网格上取 argmax 的比较"), atol=2e-4,
+                 hint=HINT_D, likely=likely_d_mistakes(p_data, p_g))
     # and no other discriminator does better on V(D, G)
     v_star = value(d_star, p_data.double(), p_g.double())
     for _ in range(20):
         other = torch.rand(6, generator=g, dtype=torch.float64) * 0.998 + 0.001
+        v_other = float(value(other, p_data, p_g))
+        cause = usual_cause(d_star, likely_d_mistakes(p_data, p_g), HINT_D)
         expect(float(value(other, p_data.double(), p_g.double())) <= float(v_star) + 1e-6,
-               f"a random discriminator {other.tolist()} scores V = {float(value(other, p_data, p_g)):.6f}, higher "
-               f"than your D* (V = {float(v_star):.6f}); D* must maximize V(D, G). {HINT_D}")
+               say(en=f"a random discriminator {other.tolist()} scores V = {v_other:.6f}, higher "
+                      f"than your D* (V = {float(v_star):.6f}); D* must maximize V(D, G). {part(cause, 'en')}",
+                   zh=f"一个随机判别器 {other.tolist()} 的 V = {v_other:.6f}，比你的 D*（V = {float(v_star):.6f}）"
+                      f"还高；D* 必须使 V(D, G) 最大。{part(cause, 'zh')}"))
 
 
 def test_optimal_discriminator_edge_cases(impl):
@@ -61,8 +92,11 @@ def test_optimal_discriminator_edge_cases(impl):
     p_g = torch.tensor([0.5, 0.0, 0.1, 0.4])
     d_star = impl.optimal_discriminator(p_data, p_g)
     expect_close(d_star, torch.tensor([0.5, 1.0, 2 / 3, 0.0]), "optimal_discriminator([.5,.3,.2,0], [.5,0,.1,.4])",
-                 atol=1e-6, hint="Where p_g = 0 only real data can appear (D* = 1); where p_data = 0, D* = 0; "
-                                 "where they are equal, D* = 1/2. " + HINT_D)
+                 atol=1e-6, hint=say(en="Where p_g = 0 only real data can appear (D* = 1); where p_data = 0, D* = 0; "
+                                        "where they are equal, D* = 1/2. " + HINT_D.en,
+                                     zh="p_g = 0 处只可能出现真实数据（D* = 1）；p_data = 0 处 D* = 0；"
+                                        "两者相等处 D* = 1/2。" + HINT_D.zh),
+                 likely=likely_d_mistakes(p_data, p_g))
 
 
 def test_value_at_the_optimum_is_minus_log_4_plus_twice_the_jsd(impl):
@@ -72,22 +106,31 @@ def test_value_at_the_optimum_is_minus_log_4_plus_twice_the_jsd(impl):
         jsd = impl.jensen_shannon(p_data, p_g)
         expect_tensor(jsd, "jensen_shannon(p (8,), q (8,))", shape=(), dtype=torch.float32)
         expect_scalar(jsd, jsd_oracle(p_data, p_g),
-                      f"jensen_shannon(p, q) with p = 0 at indices {list(data_zeros)}, q = 0 at {list(g_zeros)}",
-                      atol=1e-6, rtol=1e-5, hint=HINT_JSD)
+                      say(en=f"jensen_shannon(p, q) with p = 0 at indices {list(data_zeros)}, q = 0 at {list(g_zeros)}",
+                          zh=f"p 在索引 {list(data_zeros)} 处为 0、q 在 {list(g_zeros)} 处为 0 时的 jensen_shannon(p, q)"),
+                      atol=1e-6, rtol=1e-5, hint=HINT_JSD, likely=likely_jsd_mistakes(p_data, p_g))
         d_star = impl.optimal_discriminator(p_data, p_g)
         v = value(d_star, p_data.double(), p_g.double())
-        expect(abs(float(v) - (-math.log(4) + 2 * float(jsd_oracle(p_data, p_g)))) < 1e-5,
-               f"V(D*, G) = {float(v):.6f} with your D*, but −log 4 + 2·JSD(p_data‖p_g) = "
-               f"{-math.log(4) + 2 * float(jsd_oracle(p_data, p_g)):.6f}. {HINT_D}")
+        want = -math.log(4) + 2 * float(jsd_oracle(p_data, p_g))
+        cause = usual_cause(d_star, likely_d_mistakes(p_data, p_g), HINT_D)
+        expect(abs(float(v) - want) < 1e-5,
+               say(en=f"V(D*, G) = {float(v):.6f} with your D*, but −log 4 + 2·JSD(p_data‖p_g) = {want:.6f}. "
+                      f"{part(cause, 'en')}",
+                   zh=f"用你的 D* 算得 V(D*, G) = {float(v):.6f}，但 −log 4 + 2·JSD(p_data‖p_g) = {want:.6f}。"
+                      f"{part(cause, 'zh')}"))
 
 
 def test_jsd_extremes(impl):
     p = torch.tensor([0.2, 0.3, 0.5, 0.0, 0.0])
     q = torch.tensor([0.0, 0.0, 0.0, 0.6, 0.4])
-    expect_scalar(impl.jensen_shannon(p, q), LOG2, "jensen_shannon of two distributions with disjoint supports",
-                  atol=1e-6, hint="Disjoint supports give the maximum, log 2 (natural log). " + HINT_JSD)
+    expect_scalar(impl.jensen_shannon(p, q), LOG2,
+                  say(en="jensen_shannon of two distributions with disjoint supports", zh="支撑集不相交的两个分布的 jensen_shannon"),
+                  atol=1e-6, hint=say(en="Disjoint supports give the maximum, log 2 (natural log). " + HINT_JSD.en,
+                                      zh="支撑集不相交时取最大值 log 2（自然对数）。" + HINT_JSD.zh),
+                  likely=likely_jsd_mistakes(p, q))
     expect_scalar(impl.jensen_shannon(p, p.clone()), 0.0, "jensen_shannon(p, p)", atol=1e-7,
-                  hint="A distribution has divergence 0 from itself. " + HINT_JSD)
+                  hint=say(en="A distribution has divergence 0 from itself. " + HINT_JSD.en,
+                           zh="分布与自身的散度为 0。" + HINT_JSD.zh))
 
 
 @st.composite
@@ -106,6 +149,14 @@ def test_property_jsd_symmetric_bounded_and_correct(impl, pq):
     p, q = pq
     a, b = impl.jensen_shannon(p, q), impl.jensen_shannon(q, p)
     shown = f"p = {[round(v, 4) for v in p.tolist()]}, q = {[round(v, 4) for v in q.tolist()]}"
-    expect_scalar(a, jsd_oracle(p, q), f"jensen_shannon({shown})", atol=1e-6, rtol=1e-5, hint=HINT_JSD)
-    expect(abs(float(a) - float(b)) < 1e-6, f"jensen_shannon is not symmetric for {shown}: {float(a)} vs {float(b)}")
-    expect(-1e-7 <= float(a) <= LOG2 + 1e-6, f"jensen_shannon({shown}) = {float(a)} is outside [0, log 2]. {HINT_JSD}")
+    expect_scalar(a, jsd_oracle(p, q), f"jensen_shannon({shown})", atol=1e-6, rtol=1e-5, hint=HINT_JSD,
+                  likely=likely_jsd_mistakes(p, q))
+    expect(abs(float(a) - float(b)) < 1e-6,
+           say(en=f"jensen_shannon is not symmetric for {shown}: {float(a)} vs {float(b)} — weight KL(p‖m) and KL(q‖m) "
+                  "equally (½ each), both against the same m = (p + q)/2.",
+               zh=f"jensen_shannon 对 {shown} 不对称：{float(a)} 与 {float(b)}——KL(p‖m) 和 KL(q‖m) 要等权（各 ½），"
+                  "并且都相对同一个 m = (p + q)/2。"))
+    cause = usual_cause(a, likely_jsd_mistakes(p, q), HINT_JSD)
+    expect(-1e-7 <= float(a) <= LOG2 + 1e-6,
+           say(en=f"jensen_shannon({shown}) = {float(a)} is outside [0, log 2]. {part(cause, 'en')}",
+               zh=f"jensen_shannon({shown}) = {float(a)} 不在 [0, log 2] 之内。{part(cause, 'zh')}"))

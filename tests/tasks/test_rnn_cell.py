@@ -4,12 +4,33 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from genprep.learner.checks import expect_close, expect_tensor
+from genprep.learner.checks import expect_close, expect_tensor, say
 
 import _recurrent
 
-HINT = ("h' = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh): PyTorch stores W_ih as (d_h, d_in), so multiply by "
-        "its transpose, and add BOTH biases.")
+HINT = say(en="h' = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh): PyTorch stores W_ih as (d_h, d_in), so multiply by "
+              "its transpose, and add BOTH biases.",
+           zh="h' = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)：PyTorch 把 W_ih 存成 (d_h, d_in)，所以要乘它的转置，"
+              "并且两个偏置都要加上。")
+
+
+def likely_step_mistakes(x, h, W_ih, W_hh, b_ih, b_hh):
+    """What the usual mistakes give for one step from x and h (h: YOUR previous state in an unrolled loop)."""
+    x, h = x.detach().double(), h.detach().double()
+    W_ih, W_hh, b_ih, b_hh = (w.detach().double() for w in (W_ih, W_hh, b_ih, b_hh))
+    pre_x = x @ W_ih.T + b_ih
+    out = [(torch.tanh(pre_x + h @ W_hh.T),
+            say(en="only b_ih is added; PyTorch's RNN cell has two biases — add b_hh as well.",
+                zh="只加了 b_ih；PyTorch 的 RNN 单元有两个偏置——b_hh 也要加上。")),
+           (torch.sigmoid(pre_x + h @ W_hh.T + b_hh),
+            say(en="a sigmoid instead of tanh (the state can never be negative); a vanilla RNN uses tanh.",
+                zh="用了 sigmoid 而不是 tanh（状态永远不会为负）；普通 RNN 用的是 tanh。"))]
+    if W_hh.shape[0] == W_hh.shape[1]:
+        out.append((torch.tanh(pre_x + h @ W_hh + b_hh),
+                    say(en="h is multiplied by W_hh instead of its transpose; PyTorch stores weights as (out, in): "
+                           "use h @ W_hh.T.",
+                        zh="h 乘的是 W_hh 而不是它的转置；PyTorch 的权重按 (out, in) 存储：要用 h @ W_hh.T。")))
+    return tuple(out)
 
 
 def random_cell(d_in, d_h, seed):
@@ -28,7 +49,8 @@ def check_one_step(impl, B, d_in, d_h, seed):
     expect_tensor(got, what, shape=(B, d_h), dtype=torch.float32)
     with torch.no_grad():
         want = cell(x.double(), h.double()).float()
-    expect_close(got, want, what + " vs nn.RNNCell", atol=1e-5, hint=HINT)
+    expect_close(got, want, say(en=what + " vs nn.RNNCell", zh=what + " 与 nn.RNNCell 的对比"), atol=1e-5, hint=HINT,
+                 likely=likely_step_mistakes(x, h, *weights(cell)))
 
 
 def test_matches_nn_rnncell(impl):
@@ -55,9 +77,12 @@ def test_unrolled_over_a_sequence_matches_nn_rnn(impl):
         want, _ = rnn(xs.double(), h0.double().unsqueeze(0))  # (B, T, d_h)
     h, W = h0, weights(cell)
     for t in range(T):
+        likely = likely_step_mistakes(xs[:, t], h, *W)
         h = impl.rnn_cell(xs[:, t], h, *W)
-        expect_close(h, want[:, t].float(), f"hidden state after step {t + 1} of {T} (feeding h back in)",
-                     atol=1e-5, hint=HINT)
+        expect_close(h, want[:, t].float(),
+                     say(en=f"hidden state after step {t + 1} of {T} (feeding h back in)",
+                         zh=f"第 {t + 1}/{T} 步之后的隐藏状态（把 h 反馈回去）"),
+                     atol=1e-5, hint=HINT, likely=likely)
 
 
 def test_keeps_float64(impl):
@@ -65,8 +90,11 @@ def test_keeps_float64(impl):
     x, h = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 2, dtype=torch.float64)
     with torch.no_grad():
         want = cell(x, h)
-    expect_close(impl.rnn_cell(x, h, *weights(cell, torch.float64)), want, "rnn_cell on float64 inputs",
-                 atol=1e-10, hint=HINT)
+    expect_close(impl.rnn_cell(x, h, *weights(cell, torch.float64)), want,
+                 say(en="rnn_cell on float64 inputs", zh="float64 输入上的 rnn_cell"), atol=1e-10,
+                 hint=say(en="Compute in the inputs' dtype (float64 here): no .float() on the way. ",
+                          zh="按输入的 dtype（这里是 float64）计算：中间不要调用 .float()。") + HINT,
+                 likely=likely_step_mistakes(x, h, *weights(cell, torch.float64)))
 
 
 @given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**16))
