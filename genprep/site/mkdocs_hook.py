@@ -54,7 +54,7 @@ def _mathjax_dir() -> Path:
 
 # Only what tex-chtml needs at run time: the component, its fonts, and TeX
 # extensions that load on demand (e.g. \boldsymbol); the menu and speech parts are off.
-MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui/lazy.js")
+MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
 
 
 def on_config(config):

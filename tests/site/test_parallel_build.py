@@ -46,11 +46,15 @@ def build(root: Path, out: Path, jobs: int, fault: str = "", strict: bool = True
 
 
 def differences(a: Path, b: Path) -> list[str]:
-    """Files that differ between two built sites (sitemap.xml.gz carries a time stamp)."""
+    """Files that differ between two built sites (sitemap.xml.gz and the Anki deck carry time stamps, so only
+    their presence is compared)."""
     out = []
     for path in sorted(p for p in a.rglob("*") if p.is_file()):
         rel = path.relative_to(a)
-        if rel.name != "sitemap.xml.gz" and not ((b / rel).is_file() and filecmp.cmp(path, b / rel, shallow=False)):
+        stamped = rel.name == "sitemap.xml.gz" or rel.suffix == ".apkg"
+        if stamped and (b / rel).is_file():
+            continue
+        if not ((b / rel).is_file() and filecmp.cmp(path, b / rel, shallow=False)):
             out.append(str(rel))
     out += [str(p.relative_to(b)) for p in b.rglob("*") if p.is_file() and not (a / p.relative_to(b)).exists()]
     return out
