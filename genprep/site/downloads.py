@@ -29,13 +29,21 @@ def anki_section(available: bool, base: str = "") -> str:
         # Raw HTML: MkDocs would otherwise check the link against the docs folder, where the deck is not.
         return (f'<p><a class="md-button gp-anki-download" href="{base}{ANKI_FILE}" download>'
                 "下载 Anki 卡片组 · Download the Anki deck (.apkg)</a></p>\n\n"
-                "中英双语，每道概念题和公式题一张卡片；在 Anki 里用“文件 → 导入”，再次导入会更新已有卡片而不会重复。 "
-                "Both languages, one card per concept and formula question; import it in Anki (File → Import) — "
-                "importing a newer deck updates the same cards instead of duplicating them.\n")
-    return ("本站构建时没有安装 genanki，所以这里没有现成的卡片组；在本仓库里运行 `genprep anki` 即可生成 "
-            "`genprep.apkg`（先 `pip install -e '.[anki]'`）。 "
-            "This copy of the site was built without genanki, so there is no deck to download here; run "
-            "`genprep anki` in a checkout to write `genprep.apkg` (after `pip install -e '.[anki]'`).\n")
+                + _one_language("中英双语，每道概念题和公式题一张卡片；在 Anki 里用“文件 → 导入”，"
+                                "再次导入会更新已有卡片而不会重复。",
+                                "Both languages, one card per concept and formula question; import it in Anki "
+                                "(File → Import) — importing a newer deck updates the same cards instead of "
+                                "duplicating them."))
+    return _one_language("本站构建时没有安装 genanki，所以这里没有现成的卡片组；在本仓库里运行 <code>genprep anki</code> "
+                         "即可生成 <code>genprep.apkg</code>（先 <code>pip install -e '.[anki]'</code>）。",
+                         "This copy of the site was built without genanki, so there is no deck to download here; run "
+                         "<code>genprep anki</code> in a checkout to write <code>genprep.apkg</code> "
+                         "(after <code>pip install -e '.[anki]'</code>).")
+
+
+def _one_language(zh: str, en: str) -> str:
+    """A paragraph in both languages, of which the site shows the reader's (lang.css)."""
+    return f'<p><span class="gp-zh" lang="zh">{zh}</span><span class="gp-en" lang="en">{en}</span></p>\n'
 
 
 class Background:

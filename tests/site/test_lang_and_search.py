@@ -42,7 +42,7 @@ def test_english_mode_is_english_everywhere_and_remembered(page, site_url):
     assert page.locator("article h1 .gp-zh").is_visible() and not page.locator("article h1 .gp-en").is_visible()
     page.locator(".gp-lang-switch").click()
     assert page.evaluate("document.documentElement.lang") == "en"
-    for path in ["q/kl-normal/", "topics/foundations/", "", "q/sinusoidal-positional-encoding/", "q/dpo/"]:
+    for path in ["q/kl-normal/", "topics/foundations/", "", "q/sinusoidal-positional-encoding/", "q/dpo/", "practice/"]:
         page.goto(f"{site_url}/{path}")  # a new page load: the choice is remembered
         _ready(page)
         assert page.evaluate("document.documentElement.lang") == "en", path
