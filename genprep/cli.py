@@ -78,7 +78,8 @@ def cmd_plan(args) -> int:
         for subject in area.subjects:
             qs = bank.teaching(subject.id)
             levels = "/".join(str(sum(q.difficulty == d for q in qs)) for d in ("easy", "medium", "hard"))
-            print(f"   {subject.title.get(lang):<40} {len(qs):>3}  (easy/medium/hard {levels})")
+            label = "易/中/难" if lang == "zh" else "easy/medium/hard"
+            print(f"   {subject.title.get(lang):<40} {len(qs):>3}  ({label} {levels})")
             if args.questions:
                 for q in qs:
                     print(f"      {q.id:<44} {q.difficulty:<7} {q.title.get(lang)}")

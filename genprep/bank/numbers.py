@@ -37,10 +37,14 @@ def evaluate(expr: str) -> float:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError as exc:
         raise NumberError(f"is not a Python expression ({exc.msg})") from None
+    except (RecursionError, MemoryError):
+        raise NumberError("is nested too deeply; split it into simpler numbers") from None
     try:
         return float(_value(tree.body))
-    except (ZeroDivisionError, OverflowError, ValueError) as exc:
+    except (ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:  # 1/0, comb(2.5, 1), min()
         raise NumberError(f"cannot be computed: {exc}") from None
+    except RecursionError:
+        raise NumberError("is nested too deeply; split it into simpler numbers") from None
 
 
 def _value(node: ast.AST) -> float:

@@ -240,12 +240,17 @@ SYLLABUS = """\
 """
 
 
-def test_every_syllabus_subject_must_be_taught_and_every_named_subject_exist(checkout):
+def teach(checkout, subjects: str) -> None:
+    """Give the checkout the two-subject syllabus and let good-task name `subjects`."""
     (checkout / "questions" / "syllabus.yaml").write_text(SYLLABUS, encoding="utf-8")
     task = checkout / "questions" / "foundations" / "good-task.yaml"
     task.write_text(task.read_text(encoding="utf-8").replace("topic: foundations",
-                                                             "topic: foundations\nsyllabus: [doubling, halfing]"),
+                                                             f"topic: foundations\nsyllabus: [{subjects}]"),
                     encoding="utf-8")
+
+
+def test_every_syllabus_subject_must_be_taught_and_every_named_subject_exist(checkout):
+    teach(checkout, "doubling, halfing")
     bank, problems = check_bank(checkout)
     found = [p.format() for p in problems]
     assert len(found) == 2, found
@@ -257,11 +262,7 @@ def test_every_syllabus_subject_must_be_taught_and_every_named_subject_exist(che
 
 
 def test_a_question_may_teach_the_subjects_of_the_syllabus(checkout):
-    (checkout / "questions" / "syllabus.yaml").write_text(SYLLABUS, encoding="utf-8")
-    task = checkout / "questions" / "foundations" / "good-task.yaml"
-    task.write_text(task.read_text(encoding="utf-8").replace("topic: foundations",
-                                                             "topic: foundations\nsyllabus: [doubling, halving]"),
-                    encoding="utf-8")
+    teach(checkout, "doubling, halving")
     bank, problems = check_bank(checkout)
     assert problems == []
     assert [q.id for q in bank.teaching("halving")] == ["good-task"]

@@ -28,9 +28,15 @@ def test_anything_but_arithmetic_is_refused(expr):
         evaluate(expr)
 
 
-def test_errors_of_arithmetic_are_reported_not_raised():
+@pytest.mark.parametrize("expr", ["1 / 0", "comb(2.5, 1)", "min()", "log(-1)", "round(1, 2, 3)"])
+def test_errors_of_arithmetic_are_reported_not_raised(expr):
     with pytest.raises(NumberError, match="cannot be computed"):
-        evaluate("1 / 0")
+        evaluate(expr)
+
+
+def test_a_deeply_nested_expression_is_refused_with_a_message():
+    with pytest.raises(NumberError, match="nested too deeply|not a Python expression"):
+        evaluate("-" * 5000 + "1")
 
 
 @pytest.mark.parametrize("shows, half_unit", [("1.25", 0.005), ("671", 0.5), ("3.2e9", 5e7), ("0.1", 0.05)])
