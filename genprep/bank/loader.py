@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from genprep.bank import latex, layout, numbers, untrusted
+from genprep.bank import first_use, latex, layout, numbers, untrusted
 from genprep.bank.errors import BankError, Problem
 from genprep.bank.model import (
     Area,
@@ -543,12 +543,18 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool, flawed: li
                 problems.append(Problem(bank.root / SYLLABUS_FILE, syllabus_lines.get(subject.id, 0), subject.id,
                                         "no question teaches this subject: name it in the `syllabus` field of the "
                                         "questions whose answers teach it"))
+    abbreviated = first_use.abbreviated_terms(bank.glossary)
     for q in every.values():
         for path, text in _chinese_texts(q):
             for bad, entry in avoided:
                 if bad in text:
                     problems.append(Problem(q.path, q.line(*path), ".".join(map(str, path)),
                                             f"uses '{bad}'; the glossary translates '{entry.en}' as '{entry.zh}'"))
+        for path, term in first_use.first_uses_without_english(_chinese_texts(q), abbreviated):
+            problems.append(Problem(q.path, q.line(*path), ".".join(map(str, path)),
+                                    f"first use of '{term.zh}' without its English: write "
+                                    f"{term.zh}（{term.abbreviation}） or {term.zh}（{term.words}, {term.abbreviation}） "
+                                    f"(the glossary's rule: the English term in parentheses on first use)"))
         for rel in q.related:
             if rel == q.id:
                 problems.append(Problem(q.path, q.line("related"), "related", "a question cannot be related to itself"))

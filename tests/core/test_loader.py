@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genprep.bank.errors import BankError, Problem
+from genprep.bank.first_use import abbreviation_of
 from genprep.bank.loader import check_bank, load_bank
 from genprep.bank.strictyaml import MAX_BYTES, parse
 from genprep.bank.tidy import MODELINE
@@ -160,6 +161,55 @@ def test_glossary_avoid_list_is_enforced(checkout):
     _, problems = check_bank(checkout)
     (p,) = problems
     assert p.field == "title.zh" and "the glossary translates 'scaling law' as '缩放定律'" in p.message
+
+
+
+@pytest.mark.parametrize("en, expected", [
+    ("chain-of-thought (CoT)", ("chain-of-thought", "CoT")),
+    ("variational autoencoder (VAE)", ("variational autoencoder", "VAE")),
+    ("signal-to-noise ratio (SNR)", ("signal-to-noise ratio", "SNR")),
+    ("advantage (RL)", None),  # says which field, not an abbreviation: RL is not in "advantage"
+    ("precision (generative models)", None),
+    ("diffusion prior (unCLIP)", None),  # one capital is not an abbreviation's
+    ("KL divergence", None),
+])
+def test_an_abbreviation_is_told_from_a_field_in_parentheses(en, expected):
+    assert abbreviation_of(en) == expected
+
+
+SNR_GLOSSARY = ('- {en: signal-to-noise ratio (SNR), zh: 信噪比}\n'
+                '- {en: log signal-to-noise ratio (log-SNR), zh: 对数信噪比}\n')
+
+
+def _answer_with(checkout: Path, zh: str) -> list[Problem]:
+    (checkout / "questions" / "glossary.yaml").write_text(SNR_GLOSSARY, encoding="utf-8")
+    path = checkout / "questions" / "foundations" / "good-formula.yaml"
+    english = "The higher the signal-to-noise ratio (SNR), the less noise is left in the sample:"
+    path.write_text(path.read_text(encoding="utf-8").replace("翻倍：", zh).replace("Doubling:", english),
+                    encoding="utf-8")
+    return check_bank(checkout)[1]
+
+
+def test_an_abbreviated_term_used_first_without_its_english_is_reported(checkout):
+    (p,) = _answer_with(checkout, "信噪比越高，噪声越少：")
+    assert (p.field, p.line) == ("answer.zh", 10)
+    assert "first use of '信噪比' without its English: write 信噪比（SNR）" in p.message
+
+
+@pytest.mark.parametrize("zh", [
+    "信噪比（SNR）越高，噪声越少：",
+    "信噪比（signal-to-noise ratio）越高，噪声越少：",  # the words, hyphens or not
+    "SNR 即信噪比，越高噪声越少：",  # the English came first
+    "对数信噪比（log-SNR）描述调度：",  # the longer term is introduced; the shorter one is not used
+])
+def test_an_abbreviated_term_introduced_with_its_english_passes(checkout, zh):
+    assert _answer_with(checkout, zh) == []
+
+
+def test_a_title_is_a_heading_and_needs_no_english(checkout):
+    path = checkout / "questions" / "foundations" / "good-formula.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("翻倍公式", "信噪比的翻倍公式"), encoding="utf-8")
+    assert _answer_with(checkout, "信号与噪声之比越高，噪声越少：") == []
 
 
 # Run in a fresh interpreter: the loader forks only from a single-threaded process, and
