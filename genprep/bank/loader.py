@@ -539,10 +539,15 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool, flawed: li
     taught = {s for q in bank.questions.values() for s in q.syllabus}
     for area in bank.syllabus:
         for subject in area.subjects:
+            line = syllabus_lines.get(subject.id, 0)
             if subject.id not in taught:
-                problems.append(Problem(bank.root / SYLLABUS_FILE, syllabus_lines.get(subject.id, 0), subject.id,
+                problems.append(Problem(bank.root / SYLLABUS_FILE, line, subject.id,
                                         "no question teaches this subject: name it in the `syllabus` field of the "
                                         "questions whose answers teach it"))
+            for bad, entry in avoided:
+                if bad in subject.title.zh + subject.covers.zh:
+                    problems.append(Problem(bank.root / SYLLABUS_FILE, line, subject.id,
+                                            f"uses '{bad}'; the glossary translates '{entry.en}' as '{entry.zh}'"))
     abbreviated = first_use.abbreviated_terms(bank.glossary)
     for q in every.values():
         for path, text in _chinese_texts(q):

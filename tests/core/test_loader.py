@@ -318,6 +318,16 @@ def test_a_question_may_teach_the_subjects_of_the_syllabus(checkout):
     assert [q.id for q in bank.teaching("halving")] == ["good-task"]
 
 
+
+def test_the_syllabus_follows_the_glossary_too(checkout):
+    teach(checkout, "doubling, halving")
+    (checkout / "questions" / "glossary.yaml").write_text('- {en: halving, zh: 减半, avoid: ["折半"]}\n',
+                                                          encoding="utf-8")
+    syllabus = checkout / "questions" / "syllabus.yaml"
+    syllabus.write_text(SYLLABUS.replace("把数除以二。", "把数折半。"), encoding="utf-8")
+    (p,) = check_bank(checkout)[1]
+    assert "questions/syllabus.yaml:7: [halving] uses '折半'; the glossary translates 'halving' as '减半'" in p.format()
+
 def test_follow_ups_and_numbers_are_loaded(checkout):
     path = checkout / "questions" / "foundations" / "good-formula.yaml"
     text = path.read_text(encoding="utf-8")
