@@ -559,7 +559,8 @@ def _relations(bank: Bank, problems: list[Problem], check_code: bool, flawed: li
             problems.append(Problem(q.path, q.line(*path), ".".join(map(str, path)),
                                     f"first use of '{term.zh}' without its English: write "
                                     f"{term.zh}（{term.abbreviation}） or {term.zh}（{term.words}, {term.abbreviation}） "
-                                    f"(the glossary's rule: the English term in parentheses on first use)"))
+                                    f"(the glossary's rule: the English term in parentheses on first use; "
+                                    f"if the words here mean something else, reword them)"))
         for rel in q.related:
             if rel == q.id:
                 problems.append(Problem(q.path, q.line("related"), "related", "a question cannot be related to itself"))
