@@ -16,7 +16,7 @@ HINT = say(en="Per row, groups of group_size CONSECUTIVE input columns (w.reshap
               "zero, 0, 2**bits − 1) as uint8; dequantize (q − zero) · scale.",
            zh="每一行按 group_size 个【相邻】的输入列分组（w.reshape(out, in // group_size, group_size)）；"
               "每组 scale = (max − min) / (2**bits − 1)，zero = round(−min / scale)，q = clamp(round(w / scale) + "
-              "zero, 0, 2**bits − 1)，存为 uint8；反量化为 (q − zero) · scale。")
+              "zero, 0, 2**bits − 1)，存为 uint8；去量化为 (q − zero) · scale。")
 STRIDED = say(en="groups of strided columns (a reshape to (out, group_size, in // group_size) reduced over dim 1); "
                  "group j is columns j·group_size … (j + 1)·group_size − 1: reshape to (out, in // group_size, "
                  "group_size) and reduce over the last dim.",
@@ -197,7 +197,7 @@ def test_round_trip_error_is_at_most_half_a_step(impl):
                       "w / scale to the nearest integer, add the zero point once, and dequantize with (q − zero) · "
                       "scale of the same group. " + HINT.en,
                    zh=f"{what}：展平后索引 {worst} 处的误差为 {e:.4g}，超过了半个步长（{half:.4g}）——把 w / scale "
-                      "四舍五入到最近的整数，只加一次零点，并用同一组的 (q − zero) · scale 反量化。" + HINT.zh))
+                      "四舍五入到最近的整数，只加一次零点，并用同一组的 (q − zero) · scale 去量化。" + HINT.zh))
 
 
 def test_zero_point_may_lie_outside_the_code_range(impl):
@@ -207,7 +207,7 @@ def test_zero_point_may_lie_outside_the_code_range(impl):
                                                           zh="各组取值在 [5, 6] 和 [-8, -7] 时的 quantize_groupwise "))
     deq = impl.dequantize_groupwise(q, scale, zero, 4)
     expect_close(deq, w, say(en="round trip of groups in [5, 6] and [-8, -7] (4 bits)",
-                             zh="各组取值在 [5, 6] 和 [-8, -7] 时的量化—反量化往返（4 比特）"), atol=1 / 30 + 1e-5, rtol=0.0,
+                             zh="各组取值在 [5, 6] 和 [-8, -7] 时的量化—去量化往返（4 比特）"), atol=1 / 30 + 1e-5, rtol=0.0,
                  hint=say(en="zero = round(−min / scale) is −75 and 120 here: keep it as computed (signed or float dtype), "
                              "do not clamp it into [0, 15] or store it as uint8.",
                           zh="这里 zero = round(−min / scale) 分别是 −75 和 120：要原样保留（有符号或浮点 dtype），"
@@ -283,4 +283,4 @@ def test_property_shapes_and_bits(impl, n_out, n_groups, group_size, bits, seed)
     step = scale.double().repeat_interleave(group_size, dim=1)
     expect(bool(((deq.double() - w.double()).abs() <= step * (0.5 + 1e-4) + 1e-6).all()),
            say(en=f"round trip of {what} is off by more than half a step. {HINT.en}",
-               zh=f"{what} 的量化—反量化往返误差超过了半个步长。{HINT.zh}"))
+               zh=f"{what} 的量化—去量化往返误差超过了半个步长。{HINT.zh}"))

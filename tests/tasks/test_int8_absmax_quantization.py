@@ -13,7 +13,7 @@ from genprep.learner.checks import expect, expect_close, expect_deterministic, e
 HINT = say(en="scale = x.abs().amax(dim, keepdim=True) / 127 (one per slice, float32); q = torch.round(x / scale)"
               ".clamp(-127, 127).to(torch.int8); dequantize = q.float() * scale.",
            zh="scale = x.abs().amax(dim, keepdim=True) / 127（每个切片一个，float32）；q = torch.round(x / scale)"
-              ".clamp(-127, 127).to(torch.int8)；反量化 = q.float() * scale。")
+              ".clamp(-127, 127).to(torch.int8)；去量化 = q.float() * scale。")
 FORGETS_ABS = say(en="scale from max x instead of max |x|; a slice dominated by negative values then clips — use "
                      "x.abs().amax(dim, keepdim=True) / 127.",
                   zh="scale 用的是 max x 而不是 max |x|；以负值为主的切片会被截断——应使用 x.abs().amax(dim, keepdim=True) / 127。")
@@ -151,7 +151,7 @@ def test_dequantization_error_is_at_most_half_a_step(impl):
     e, half = err.flatten()[worst].item(), allowed.flatten()[worst].item()
     divides = torch.allclose(deq, q.float() / torch.where(scale > 0, scale, torch.ones_like(scale)), rtol=1e-5)
     cause = say(en="Your result is q / scale: dequantize multiplies, q.float() * scale.",
-                zh="你的结果是 q / scale：反量化应该是乘法，q.float() * scale。") if divides else \
+                zh="你的结果是 q / scale：去量化应该是乘法，q.float() * scale。") if divides else \
         say(en="Round (not truncate) and multiply back by the same scale (q * scale, not q / scale).",
             zh="要四舍五入（不是截断），并乘回同一个 scale（q * scale，不是 q / scale）。")
     expect(bool((err <= allowed).all()),
@@ -256,7 +256,7 @@ def test_dequantize_multiplies_by_the_scale(impl):
                  atol=1e-7, rtol=1e-6, hint=say(en="dequantize returns q.float() * scale (broadcast over the kept dim).",
                                                 zh="dequantize 返回 q.float() * scale（在保留的那一维上广播）。"),
                  likely=((q.float() / scale, say(en="q / scale; dequantize multiplies: q.float() * scale.",
-                                                 zh="算成了 q / scale；反量化是乘法：q.float() * scale。")),))
+                                                 zh="算成了 q / scale；去量化是乘法：q.float() * scale。")),))
 
 
 def test_deterministic(impl):
