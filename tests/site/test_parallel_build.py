@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,18 +47,26 @@ def build(root: Path, out: Path, jobs: int, fault: str = "", strict: bool = True
 
 
 def differences(a: Path, b: Path) -> list[str]:
-    """Files that differ between two built sites (sitemap.xml.gz and the Anki deck carry time stamps, so only
-    their presence is compared)."""
+    """Files that differ between two built sites. sitemap.xml.gz and the Anki deck carry time stamps, so only
+    their presence is compared; sitemap.xml is compared without its dates (two builds may straddle midnight)."""
     out = []
     for path in sorted(p for p in a.rglob("*") if p.is_file()):
         rel = path.relative_to(a)
         stamped = rel.name == "sitemap.xml.gz" or rel.suffix == ".apkg"
         if stamped and (b / rel).is_file():
             continue
+        if rel.name == "sitemap.xml" and (b / rel).is_file():
+            if _undated(path) != _undated(b / rel):
+                out.append(str(rel))
+            continue
         if not ((b / rel).is_file() and filecmp.cmp(path, b / rel, shallow=False)):
             out.append(str(rel))
     out += [str(p.relative_to(b)) for p in b.rglob("*") if p.is_file() and not (a / p.relative_to(b)).exists()]
     return out
+
+
+def _undated(sitemap: Path) -> str:
+    return re.sub(r"<lastmod>[^<]*</lastmod>", "", sitemap.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +170,14 @@ def test_jobs_setting(monkeypatch):
     monkeypatch.setenv("GENPREP_SITE_JOBS", "many")
     with pytest.raises(SystemExit, match="GENPREP_SITE_JOBS='many' is not a number"):
         parallel.jobs_wanted("build")
+
+
+def test_sitemaps_are_compared_without_their_dates(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for site, day, page in ((a, "04", "q/x/"), (b, "05", "q/x/")):
+        site.mkdir()
+        (site / "sitemap.xml").write_text(f"<url><loc>{page}</loc><lastmod>2026-12-{day}</lastmod></url>",
+                                          encoding="utf-8")
+    assert differences(a, b) == []
+    (b / "sitemap.xml").write_text("<url><loc>q/y/</loc><lastmod>2026-12-05</lastmod></url>", encoding="utf-8")
+    assert differences(a, b) == ["sitemap.xml"]
